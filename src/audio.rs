@@ -1,0 +1,241 @@
+//! Reading and writing audio files for tools, tests and examples (not the streaming path).
+//!
+//! [`read_audio`] returns mono f32 at 16 kHz whatever the file holds, and refuses rather than
+//! guesses: a file whose data ends before its header says is reported as truncated (decoders
+//! stop quietly at the end of a short file, which would silently shorten evaluation audio),
+//! and non-finite float samples are refused here so they never reach the front end.
+
+use crate::{Error, Result};
+use rubato::{FftFixedInOut, Resampler};
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// The rate everything is converted to (the only rate the front end accepts).
+pub const TARGET_SAMPLE_RATE: u32 = 16_000;
+
+/// Input frames per resampler call; the FFT resampler rounds it up to a whole number of
+/// `rate / gcd(rate, 16000)` blocks.
+const RESAMPLE_CHUNK: usize = 4096;
+
+/// Reads a WAV (8/16/24/32-bit int, 32-bit float) or FLAC file as mono f32 at 16 kHz.
+///
+/// Channels are down-mixed by their mean. Other rates are converted with rubato's
+/// `FftFixedInOut`, a synchronous FFT resampler: the signal is resampled exactly by the
+/// ratio `16000 / rate` with an FFT-domain low-pass at the lower Nyquist frequency (no
+/// interpolation error, little aliasing), its delay removed and the output trimmed to
+/// `round(len * 16000 / rate)` samples. Errors are [`Error::File`] naming the path and the
+/// cause: missing/unreadable, not WAV or FLAC, unsupported encoding, truncated, empty,
+/// non-finite samples.
+pub fn read_audio(path: &Path) -> Result<Vec<f32>> {
+    let fail = |reason: String| Error::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
+    let mut magic = [0u8; 4];
+    let got = read_up_to(&mut file, &mut magic).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
+    let decoded = match &magic[..got] {
+        b"RIFF" => read_wav(BufReader::new(file)),
+        b"fLaC" => read_flac(BufReader::new(file)),
+        _ => Err("not a WAV (RIFF) or FLAC file".to_string()),
+    }
+    .map_err(&fail)?;
+    let Decoded { mono, sample_rate } = decoded;
+    if mono.is_empty() {
+        return Err(fail("the file holds no samples".to_string()));
+    }
+    if let Some(i) = mono.iter().position(|s| !s.is_finite()) {
+        return Err(fail(format!(
+            "sample frame {i} is not finite ({})",
+            mono[i]
+        )));
+    }
+    if sample_rate == TARGET_SAMPLE_RATE {
+        Ok(mono)
+    } else {
+        resample(&mono, sample_rate)
+            .map_err(|e| fail(format!("resampling from {sample_rate} Hz failed: {e}")))
+    }
+}
+
+/// Writes mono 16-bit PCM, clamping to [-1, 1] (samples are scaled by 32767).
+pub fn write_wav_i16(path: &Path, samples: &[f32], sample_rate: u32) -> Result<()> {
+    let fail = |e: hound::Error| Error::File {
+        path: path.to_path_buf(),
+        reason: format!("cannot write WAV: {e}"),
+    };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).map_err(fail)?;
+    for &s in samples {
+        let value = if s.is_finite() {
+            (s.clamp(-1.0, 1.0) * 32767.0).round() as i16
+        } else {
+            0
+        };
+        writer.write_sample(value).map_err(fail)?;
+    }
+    writer.finalize().map_err(fail)
+}
+
+/// Mono samples at the file's own rate.
+struct Decoded {
+    mono: Vec<f32>,
+    sample_rate: u32,
+}
+
+fn read_wav(reader: impl Read) -> std::result::Result<Decoded, String> {
+    let reader =
+        hound::WavReader::new(reader).map_err(|e| format!("not a readable WAV file: {e}"))?;
+    let spec = reader.spec();
+    let channels = usize::from(spec.channels);
+    if channels == 0 || spec.sample_rate == 0 {
+        return Err(format!(
+            "header says {channels} channels at {} Hz",
+            spec.sample_rate
+        ));
+    }
+    let promised = reader.len() as usize;
+    let interleaved: Vec<f32> = match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Float, 32) => {
+            collect_wav(reader.into_samples::<f32>(), promised, |s| s)?
+        }
+        (hound::SampleFormat::Int, bits @ (8 | 16 | 24 | 32)) => {
+            let scale = 1.0 / (1u64 << (bits - 1)) as f64;
+            collect_wav(reader.into_samples::<i32>(), promised, |s| {
+                (f64::from(s) * scale) as f32
+            })?
+        }
+        (format, bits) => return Err(format!("unsupported WAV encoding: {bits}-bit {format:?}")),
+    };
+    Ok(Decoded {
+        mono: down_mix(&interleaved, channels),
+        sample_rate: spec.sample_rate,
+    })
+}
+
+/// Reads every sample the header promises, reporting a short or broken data chunk.
+fn collect_wav<S, R: Read>(
+    samples: hound::WavIntoSamples<R, S>,
+    promised: usize,
+    convert: impl Fn(S) -> f32,
+) -> std::result::Result<Vec<f32>, String>
+where
+    S: hound::Sample,
+{
+    let mut out = Vec::with_capacity(promised.min(1 << 28));
+    for sample in samples {
+        match sample {
+            Ok(s) => out.push(convert(s)),
+            Err(e) => {
+                return Err(format!(
+                    "truncated or corrupt: the header promises {promised} samples, reading failed after {} ({e})",
+                    out.len()
+                ))
+            }
+        }
+    }
+    if out.len() != promised {
+        return Err(format!(
+            "truncated: the header promises {promised} samples, the file holds {}",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+fn read_flac(reader: impl Read) -> std::result::Result<Decoded, String> {
+    let mut reader =
+        claxon::FlacReader::new(reader).map_err(|e| format!("not a readable FLAC file: {e}"))?;
+    let info = reader.streaminfo();
+    let channels = info.channels as usize;
+    let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f64;
+    let promised = info.samples.map(|frames| frames as usize * channels);
+    let mut interleaved = Vec::with_capacity(promised.unwrap_or(0).min(1 << 28));
+    for sample in reader.samples() {
+        match sample {
+            Ok(s) => interleaved.push((f64::from(s) * scale) as f32),
+            Err(e) => {
+                return Err(format!(
+                    "truncated or corrupt FLAC: decoding failed after {} samples ({e})",
+                    interleaved.len()
+                ))
+            }
+        }
+    }
+    if let Some(promised) = promised {
+        if interleaved.len() != promised {
+            return Err(format!(
+                "truncated: the stream info promises {promised} samples, the file holds {}",
+                interleaved.len()
+            ));
+        }
+    }
+    Ok(Decoded {
+        mono: down_mix(&interleaved, channels),
+        sample_rate: info.sample_rate,
+    })
+}
+
+/// Mean of the channels of each frame (a trailing partial frame is dropped).
+fn down_mix(interleaved: &[f32], channels: usize) -> Vec<f32> {
+    if channels == 1 {
+        return interleaved.to_vec();
+    }
+    interleaved
+        .chunks_exact(channels)
+        .map(|frame| frame.iter().sum::<f32>() / channels as f32)
+        .collect()
+}
+
+/// Resamples a whole signal to 16 kHz, compensating the resampler's delay.
+fn resample(mono: &[f32], rate: u32) -> std::result::Result<Vec<f32>, String> {
+    let mut resampler = FftFixedInOut::<f32>::new(
+        rate as usize,
+        TARGET_SAMPLE_RATE as usize,
+        RESAMPLE_CHUNK,
+        1,
+    )
+    .map_err(|e| e.to_string())?;
+    let delay = resampler.output_delay();
+    let wanted = ((mono.len() as u64 * u64::from(TARGET_SAMPLE_RATE) + u64::from(rate) / 2)
+        / u64::from(rate)) as usize;
+    let mut out = Vec::with_capacity(wanted + delay + resampler.output_frames_max());
+    let mut position = 0;
+    while out.len() < wanted + delay {
+        let needed = resampler.input_frames_next();
+        let block = if position + needed <= mono.len() {
+            let block = resampler.process(&[&mono[position..position + needed]], None);
+            position += needed;
+            block
+        } else if position < mono.len() {
+            let block = resampler.process_partial(Some(&[&mono[position..]]), None);
+            position = mono.len();
+            block
+        } else {
+            resampler.process_partial::<&[f32]>(None, None)
+        }
+        .map_err(|e| e.to_string())?;
+        out.extend_from_slice(&block[0]);
+    }
+    out.drain(..delay);
+    out.truncate(wanted);
+    Ok(out)
+}
+
+/// Fills as much of `buf` as the reader has (fewer bytes only at end of file).
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}

@@ -1,0 +1,55 @@
+//! Command-line front end: argument parsing (clap derive) and printing; all work is done by
+//! the library. One module per subcommand.
+
+mod common;
+mod default_model;
+mod detect;
+mod eval;
+mod features;
+mod info;
+mod listen;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Privacy-first, on-device wake-word detection.
+#[derive(Debug, Parser)]
+#[command(name = "hushword", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Detect wake words in WAV/FLAC files.
+    Detect(detect::DetectArgs),
+    /// Detect wake words live in raw s16le 16 kHz mono audio on stdin.
+    Listen(listen::ListenArgs),
+    /// Write a file's front-end features as a float32 .npy array [frames, features].
+    Features(features::FeaturesArgs),
+    /// Print a model's metadata.
+    Info(info::InfoArgs),
+    /// Measure accuracy (FRR, false accepts per hour) on positive and negative audio.
+    Eval(eval::EvalArgs),
+}
+
+/// Parses the command line and runs the subcommand; errors become one `hushword: ...` line on
+/// stderr and exit status 1 (2 for usage errors, from clap).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Detect(args) => detect::run(args),
+        Command::Listen(args) => listen::run(args),
+        Command::Features(args) => features::run(args),
+        Command::Info(args) => info::run(args),
+        Command::Eval(args) => eval::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            common::report_error(&message);
+            ExitCode::FAILURE
+        }
+    }
+}

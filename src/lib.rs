@@ -1,0 +1,15 @@
+//! hushword: on-device wake-word detection.
+//!
+//! Data flows one way: samples -> [`frontend`] (MFCC frames) -> [`model`] (scores)
+//! -> [`detector`] (events with pre-roll audio). [`audio`] reads files for tools and tests.
+pub mod audio;
+pub mod detector;
+pub mod error;
+pub mod eval;
+pub mod frontend;
+pub mod model;
+
+pub use detector::{Detection, Detector, DetectorConfig, ScoreSample};
+pub use error::{Error, Result};
+pub use frontend::{FrontendConfig, MfccFrontend};
+pub use model::{ModelMetadata, WakeWordModel};

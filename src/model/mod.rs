@@ -1,0 +1,287 @@
+//! Wake-word models: an ONNX graph run by tract plus the `hushword` metadata that says what
+//! its inputs and outputs mean (docs/model-format.md).
+//!
+//! Everything that can be checked is checked at load, so that evaluation in the audio path has
+//! nothing left to refuse: the metadata is parsed and validated, the declared input shape is
+//! compared with the front end, the graph is typed for exactly `[1, n_features, window_frames]`
+//! and optimized once, and one all-zero window is run to prove the output is `[1, n_keywords]`.
+
+mod metadata;
+
+pub use metadata::{ModelMetadata, MAX_WINDOW_FRAMES, METADATA_FORMAT, METADATA_KEY};
+
+use crate::{Error, Result};
+use std::path::Path;
+use std::sync::Arc;
+use tract_onnx::pb;
+use tract_onnx::prelude::*;
+
+/// A loaded, validated and optimized wake-word model, ready to score feature windows.
+///
+/// Evaluation reuses one input tensor and one tract session state, so the only allocations
+/// per call are the ones tract makes inside the graph.
+pub struct WakeWordModel {
+    name: String,
+    metadata: ModelMetadata,
+    state: TypedSimpleState,
+    /// Shared with tract only for the duration of one run; between runs we hold the only
+    /// reference, so `Arc::get_mut` lets us refill it in place.
+    input: Arc<Tensor>,
+}
+
+impl std::fmt::Debug for WakeWordModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WakeWordModel")
+            .field("name", &self.name)
+            .field("metadata", &self.metadata)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WakeWordModel {
+    /// Loads a model file; its path (as displayed) names the model in errors.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let bytes =
+            std::fs::read(path).map_err(|e| model_error(&name, format!("cannot read: {e}")))?;
+        Self::from_bytes(&bytes, &name)
+    }
+
+    /// Loads a model from its ONNX bytes; `name` identifies it in errors and [`Self::name`].
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self> {
+        let fail = |reason: String| model_error(name, reason);
+        let onnx = tract_onnx::onnx();
+        let proto = onnx
+            .proto_model_for_read(&mut &bytes[..])
+            .map_err(|e| fail(format!("not a readable ONNX model: {e}")))?;
+        let graph = proto
+            .graph
+            .as_ref()
+            .ok_or_else(|| fail("not an ONNX model: it has no graph".to_string()))?;
+        let json = proto
+            .metadata_props
+            .iter()
+            .find(|entry| entry.key == METADATA_KEY)
+            .map(|entry| entry.value.as_str())
+            .ok_or_else(|| {
+                fail(format!(
+                    "no `{METADATA_KEY}` entry in the ONNX metadata_props (see docs/model-format.md)"
+                ))
+            })?;
+        let metadata = ModelMetadata::from_json(json)
+            .map_err(|reason| fail(format!("bad metadata: {reason}")))?;
+        let input_shape = [1, metadata.n_features(), metadata.window_frames];
+        check_declared_input(graph, &input_shape).map_err(&fail)?;
+
+        let inference = onnx
+            .model_for_proto_model(&proto)
+            .map_err(|e| fail(format!("cannot build the ONNX graph: {e:#}")))?;
+        if inference.input_outlets().map_or(0, |i| i.len()) != 1
+            || inference.output_outlets().map_or(0, |o| o.len()) != 1
+        {
+            return Err(fail(
+                "a model must have exactly one input and one output".to_string(),
+            ));
+        }
+        let plan = inference
+            .with_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), input_shape))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| {
+                fail(format!(
+                    "input shape {input_shape:?} (1 x n_features x window_frames) does not fit the graph: {e:#}"
+                ))
+            })?;
+        let state = TypedSimpleState::new(&plan)
+            .map_err(|e| fail(format!("cannot start a session: {e:#}")))?;
+        let input = Arc::new(
+            Tensor::zero::<f32>(&input_shape)
+                .map_err(|e| fail(format!("cannot allocate the input: {e:#}")))?,
+        );
+        let mut model = Self {
+            name: name.to_string(),
+            metadata,
+            state,
+            input,
+        };
+        model.check_output_shape()?;
+        Ok(model)
+    }
+
+    /// The parsed `hushword` metadata.
+    pub fn metadata(&self) -> &ModelMetadata {
+        &self.metadata
+    }
+
+    /// The name given at load (the path for [`Self::from_path`]).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Features per frame the model expects.
+    pub fn n_features(&self) -> usize {
+        self.metadata.n_features()
+    }
+
+    /// Frames per input window.
+    pub fn window_frames(&self) -> usize {
+        self.metadata.window_frames
+    }
+
+    /// Number of keywords, i.e. scores per evaluation.
+    pub fn n_keywords(&self) -> usize {
+        self.metadata.keywords.len()
+    }
+
+    /// Length of the window slice [`Self::evaluate`] takes: `n_features * window_frames`.
+    pub fn window_len(&self) -> usize {
+        self.n_features() * self.metadata.window_frames
+    }
+
+    /// Scores one window. `window` is `n_features x window_frames`, time last (row-major
+    /// `[feature][frame]`, oldest frame first); `scores` receives one value per keyword.
+    pub fn evaluate(&mut self, window: &[f32], scores: &mut [f32]) -> Result<()> {
+        if window.len() != self.window_len() || scores.len() != self.n_keywords() {
+            return Err(model_error(
+                &self.name,
+                format!(
+                    "evaluate needs a window of {} values and room for {} scores, got {} and {}",
+                    self.window_len(),
+                    self.n_keywords(),
+                    window.len(),
+                    scores.len()
+                ),
+            ));
+        }
+        self.fill_input(window)?;
+        let outputs = self
+            .state
+            .run(tvec!(self.input.clone().into_tvalue()))
+            .map_err(|e| model_error(&self.name, format!("evaluation failed: {e:#}")))?;
+        let unreadable =
+            |e: TractError| model_error(&self.name, format!("unreadable output: {e:#}"));
+        let view = outputs[0].try_as_plain_ram().map_err(unreadable)?;
+        let values = view.as_slice::<f32>().map_err(unreadable)?;
+        if values.len() != scores.len() {
+            return Err(model_error(
+                &self.name,
+                format!(
+                    "output has {} values, expected {}",
+                    values.len(),
+                    scores.len()
+                ),
+            ));
+        }
+        scores.copy_from_slice(values);
+        Ok(())
+    }
+
+    /// Copies `window` into the reused input tensor. Tract has dropped its reference after
+    /// the previous run; if some op kept one, a fresh tensor is made rather than failing.
+    fn fill_input(&mut self, window: &[f32]) -> Result<()> {
+        if Arc::get_mut(&mut self.input).is_none() {
+            let shape = self.input.shape().to_vec();
+            self.input = Arc::new(
+                Tensor::zero::<f32>(&shape)
+                    .map_err(|e| model_error(&self.name, format!("{e:#}")))?,
+            );
+        }
+        let name = &self.name;
+        let tensor = Arc::get_mut(&mut self.input)
+            .ok_or_else(|| model_error(name, "input tensor is shared".to_string()))?;
+        let mut view = tensor
+            .try_as_plain_ram_mut()
+            .map_err(|e| model_error(name, format!("{e:#}")))?;
+        view.as_slice_mut::<f32>()
+            .map_err(|e| model_error(name, format!("{e:#}")))?
+            .copy_from_slice(window);
+        Ok(())
+    }
+
+    /// Runs one silent window and checks the output is `[1, n_keywords]` f32.
+    fn check_output_shape(&mut self) -> Result<()> {
+        let expected = [1, self.n_keywords()];
+        let outputs = self
+            .state
+            .run(tvec!(self.input.clone().into_tvalue()))
+            .map_err(|e| model_error(&self.name, format!("a zero window does not run: {e:#}")))?;
+        let output = &outputs[0];
+        if output.datum_type() != f32::datum_type() || output.shape() != expected {
+            return Err(model_error(
+                &self.name,
+                format!(
+                    "output shape {:?} ({:?}) does not fit [1, n_keywords] = {expected:?} f32 ({} keywords in the metadata)",
+                    output.shape(),
+                    output.datum_type(),
+                    self.n_keywords()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Compares the graph's declared input (if it declares concrete dimensions) with the shape
+/// the metadata implies, so a mismatch is reported in those terms rather than as a tract
+/// shape-inference failure deep in the graph.
+fn check_declared_input(
+    graph: &pb::GraphProto,
+    expected: &[usize; 3],
+) -> std::result::Result<(), String> {
+    let initializers: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let inputs: Vec<&pb::ValueInfoProto> = graph
+        .input
+        .iter()
+        .filter(|i| !initializers.contains(&i.name.as_str()))
+        .collect();
+    let [input] = inputs.as_slice() else {
+        return Err(format!(
+            "a model must have exactly one input (features), this one has {}",
+            inputs.len()
+        ));
+    };
+    let Some(pb::type_proto::Value::TensorType(tensor)) =
+        input.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return Ok(());
+    };
+    let Some(shape) = tensor.shape.as_ref() else {
+        return Ok(());
+    };
+    use pb::tensor_shape_proto::dimension::Value as Dim;
+    let declared: Vec<String> = shape
+        .dim
+        .iter()
+        .map(|d| match &d.value {
+            Some(Dim::DimValue(v)) => v.to_string(),
+            Some(Dim::DimParam(p)) => p.clone(),
+            None => "?".to_string(),
+        })
+        .collect();
+    let fits = shape.dim.len() == 3
+        && shape
+            .dim
+            .iter()
+            .zip(expected)
+            .all(|(d, &e)| match &d.value {
+                Some(Dim::DimValue(v)) => usize::try_from(*v) == Ok(e),
+                _ => true,
+            });
+    if fits {
+        Ok(())
+    } else {
+        Err(format!(
+            "input `{}` is declared [{}] but the metadata needs {expected:?} (1 x n_features x window_frames)",
+            input.name,
+            declared.join(", ")
+        ))
+    }
+}
+
+fn model_error(name: &str, reason: String) -> Error {
+    Error::Model {
+        source_name: name.to_string(),
+        reason,
+    }
+}

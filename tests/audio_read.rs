@@ -1,0 +1,266 @@
+//! read_audio: every supported encoding decodes to the right values, and every kind of bad
+//! file is refused with an error that names it.
+
+use hound::{SampleFormat, WavSpec, WavWriter};
+use hushword::audio::{read_audio, write_wav_i16};
+use hushword::Error;
+use std::path::{Path, PathBuf};
+
+/// A short signal whose values every encoding represents closely.
+fn signal(n: usize) -> Vec<f32> {
+    (0..n).map(|i| 0.8 * ((i as f32) * 0.05).sin()).collect()
+}
+
+fn write_int(path: &Path, bits: u16, channels: &[Vec<f32>], rate: u32) {
+    let spec = WavSpec {
+        channels: channels.len() as u16,
+        sample_rate: rate,
+        bits_per_sample: bits,
+        sample_format: SampleFormat::Int,
+    };
+    let mut w = WavWriter::create(path, spec).unwrap();
+    // Full scale is 2^(bits-1), as the reader divides by it; clamp the positive end.
+    let scale = (1i64 << (bits - 1)) as f64;
+    for i in 0..channels[0].len() {
+        for ch in channels {
+            let v = (f64::from(ch[i]) * scale).round().min(scale - 1.0) as i32;
+            match bits {
+                8 => w.write_sample(v as i8).unwrap(),
+                16 => w.write_sample(v as i16).unwrap(),
+                _ => w.write_sample(v).unwrap(),
+            }
+        }
+    }
+    w.finalize().unwrap();
+}
+
+fn write_float(path: &Path, samples: &[f32], rate: u32) {
+    let spec = WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: SampleFormat::Float,
+    };
+    let mut w = WavWriter::create(path, spec).unwrap();
+    samples.iter().for_each(|&s| w.write_sample(s).unwrap());
+    w.finalize().unwrap();
+}
+
+fn max_error(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// The reason of an `Error::File` for `path`, checking the path is the one named.
+fn file_error(path: &Path) -> String {
+    match read_audio(path) {
+        Err(Error::File {
+            path: named,
+            reason,
+        }) => {
+            assert_eq!(named, path);
+            reason
+        }
+        other => panic!("{}: expected a file error, got {other:?}", path.display()),
+    }
+}
+
+#[test]
+fn integer_wavs_of_every_width_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = signal(1000);
+    for (bits, tolerance) in [
+        (8u16, 0.5 / 128.0 + 1e-6),
+        (16, 0.5 / 32768.0 + 1e-7),
+        (24, 2e-7),
+        (32, 1e-7),
+    ] {
+        let path = dir.path().join(format!("int{bits}.wav"));
+        write_int(&path, bits, std::slice::from_ref(&x), 16_000);
+        let y = read_audio(&path).unwrap();
+        let err = max_error(&x, &y);
+        assert!(err < tolerance, "{bits}-bit: error {err}");
+    }
+}
+
+#[test]
+fn float_wav_decodes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f32.wav");
+    let x = signal(1234);
+    write_float(&path, &x, 16_000);
+    assert_eq!(read_audio(&path).unwrap(), x);
+}
+
+#[test]
+fn stereo_is_down_mixed_by_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stereo.wav");
+    let left = signal(500);
+    let right: Vec<f32> = left.iter().map(|v| 0.2 - v).collect();
+    write_int(&path, 16, &[left, right], 16_000);
+    let y = read_audio(&path).unwrap();
+    assert_eq!(y.len(), 500);
+    assert!(y.iter().all(|v| (v - 0.1).abs() < 1e-4), "{:?}", &y[..4]);
+}
+
+#[test]
+fn other_rates_are_resampled_keeping_length_and_pitch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("44k.wav");
+    let rate = 44_100;
+    let seconds = 1.5;
+    let n = (rate as f64 * seconds) as usize;
+    let tone: Vec<f32> = (0..n)
+        .map(|i| 0.5 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / rate as f64).sin() as f32)
+        .collect();
+    write_float(&path, &tone, rate);
+    let y = read_audio(&path).unwrap();
+    assert_eq!(y.len(), 24_000);
+    // Frequency from upward zero crossings in the steady middle second: 1000 per second.
+    let middle = &y[4000..20_000];
+    let crossings = middle
+        .windows(2)
+        .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
+        .count();
+    assert!((999..=1001).contains(&crossings), "{crossings}");
+    // Amplitude kept (the low-pass is far above 1 kHz) and no delay: phase matches the
+    // ideal 16 kHz tone.
+    let ideal: Vec<f32> = (0..y.len())
+        .map(|i| 0.5 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 16_000.0).sin() as f32)
+        .collect();
+    let err = max_error(&y[2000..22_000], &ideal[2000..22_000]);
+    assert!(err < 0.01, "resampled tone differs from the ideal by {err}");
+}
+
+#[test]
+fn missing_file_is_named() {
+    let path = PathBuf::from("/nonexistent/dir/missing.wav");
+    assert!(file_error(&path).contains("cannot open"));
+}
+
+#[test]
+fn not_a_wav_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.wav");
+    std::fs::write(&path, "just some text, not audio").unwrap();
+    assert!(file_error(&path).contains("not a WAV"));
+    let path = dir.path().join("tiny.wav");
+    std::fs::write(&path, "RI").unwrap();
+    assert!(file_error(&path).contains("not a WAV"));
+    let path = dir.path().join("riff_junk.wav");
+    std::fs::write(&path, "RIFF1234AVI LIST").unwrap();
+    assert!(file_error(&path).contains("not a readable WAV"));
+}
+
+#[test]
+fn truncated_wav_is_refused_not_shortened() {
+    let dir = tempfile::tempdir().unwrap();
+    for (bits, float) in [(16u16, false), (24, false), (32, true)] {
+        let path = dir.path().join(format!("cut{bits}.wav"));
+        if float {
+            write_float(&path, &signal(1000), 16_000);
+        } else {
+            write_int(&path, bits, &[signal(1000)], 16_000);
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        // Cut off a third of the data, and also mid-sample.
+        for cut in [bytes.len() / 3, 1] {
+            std::fs::write(&path, &bytes[..bytes.len() - cut]).unwrap();
+            let reason = file_error(&path);
+            assert!(
+                reason.contains("truncated"),
+                "{bits}-bit cut {cut}: {reason}"
+            );
+        }
+    }
+}
+
+#[test]
+fn empty_wav_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.wav");
+    write_float(&path, &[], 16_000);
+    assert!(file_error(&path).contains("no samples"));
+}
+
+#[test]
+fn non_finite_samples_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bad) in [("nan.wav", f32::NAN), ("inf.wav", f32::INFINITY)] {
+        let path = dir.path().join(name);
+        let mut x = signal(100);
+        x[42] = bad;
+        write_float(&path, &x, 16_000);
+        let reason = file_error(&path);
+        assert!(
+            reason.contains("not finite") && reason.contains("42"),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn written_wav_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.wav");
+    let x = signal(800);
+    write_wav_i16(&path, &x, 16_000).unwrap();
+    let y = read_audio(&path).unwrap();
+    assert!(max_error(&x, &y) < 1e-4);
+    assert!(matches!(
+        write_wav_i16(Path::new("/nonexistent/dir/out.wav"), &x, 16_000),
+        Err(Error::File { .. })
+    ));
+}
+
+/// Real FLAC from the shared data set (LibriSpeech, 16 kHz mono).
+fn real_flac() -> PathBuf {
+    let root =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/speech/librispeech-test-other");
+    let mut files: Vec<PathBuf> = walk(&root)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "flac"))
+        .collect();
+    files.sort();
+    files.into_iter().next().unwrap_or_else(|| {
+        panic!(
+            "no FLAC under {} (see shared/data/README.md)",
+            root.display()
+        )
+    })
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn flac_decodes_and_truncated_flac_is_refused() {
+    let path = real_flac();
+    let y = read_audio(&path).unwrap();
+    let info = claxon::FlacReader::open(&path).unwrap().streaminfo();
+    assert_eq!(info.sample_rate, 16_000);
+    assert_eq!(y.len() as u64, info.samples.unwrap());
+    assert!(y.iter().all(|v| (-1.0..1.0).contains(v)));
+    assert!(y.iter().any(|v| v.abs() > 0.01), "speech is not silent");
+
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.flac");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let reason = file_error(&cut);
+    assert!(reason.contains("truncated"), "{reason}");
+}

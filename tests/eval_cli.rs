@@ -1,0 +1,201 @@
+//! `hushword eval` end to end: outputs, thread independence, skipped files, bad arguments.
+
+#[path = "cli_support/mod.rs"]
+mod support;
+
+use support::*;
+
+fn make_set(
+    root: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let pos = root.join("pos");
+    let neg = root.join("neg");
+    let noise = root.join("noise");
+    for d in [&pos, &neg, &noise] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    for i in 0..3 {
+        write_wav(&pos.join(format!("beep{i}.wav")), &tone(0.8), 16_000);
+    }
+    write_wav(&pos.join("nothing.wav"), &quiet(0.8, 1), 16_000);
+    write_wav(&neg.join("quiet.wav"), &quiet(20.0, 2), 16_000);
+    write_wav(
+        &neg.join("zz_bursts.wav"),
+        &quiet_with_bursts(10.0, &[2.0, 6.0], 0.8, 3),
+        16_000,
+    );
+    write_wav(
+        &noise.join("hiss.wav"),
+        &quiet(3.0, 4).iter().map(|x| x * 50.0).collect::<Vec<_>>(),
+        16_000,
+    );
+    (pos, neg, noise)
+}
+
+#[test]
+fn eval_writes_json_csv_and_svg_identically_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pos, neg, noise) = make_set(dir.path());
+    let run = |threads: &str| {
+        let json = dir.path().join(format!("r{threads}.json"));
+        let csv = dir.path().join(format!("r{threads}.csv"));
+        let svg = dir.path().join(format!("r{threads}.svg"));
+        let out = hushword(&[
+            "eval",
+            "--positives",
+            s(&pos),
+            "--negatives",
+            s(&neg),
+            "--model",
+            s(&energy()),
+            "--model",
+            s(&energy()),
+            "--noise",
+            s(&noise),
+            "--snr",
+            "10",
+            "--snr",
+            "-5",
+            "--seed",
+            "7",
+            "--threads",
+            threads,
+            "--target-fa-per-hour",
+            "1000",
+            "--json",
+            s(&json),
+            "--csv",
+            s(&csv),
+            "--plot",
+            s(&svg),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        (
+            out,
+            std::fs::read_to_string(json).unwrap(),
+            std::fs::read_to_string(csv).unwrap(),
+            std::fs::read_to_string(svg).unwrap(),
+        )
+    };
+    let (out1, json1, csv1, svg1) = run("1");
+    let (out2, json2, csv2, svg2) = run("2");
+    assert_eq!(json1, json2);
+    assert_eq!(csv1, csv2);
+    assert_eq!(svg1, svg2);
+    assert_eq!(stdout(&out1), stdout(&out2));
+    assert!(stderr(&out1).contains("seed 7"), "{}", stderr(&out1));
+
+    let v: serde_json::Value = serde_json::from_str(&json1).unwrap();
+    assert_eq!(v["seed"], 7);
+    assert_eq!(v["positives"], 4);
+    assert_eq!(v["negatives"], 2);
+    assert_eq!(v["negative_file_seconds"], 30.0);
+    // 2 models x (clean, 10 dB, -5 dB), model-major.
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 6);
+    let conds: Vec<&str> = results
+        .iter()
+        .map(|r| r["condition"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        conds,
+        ["clean", "snr_10db", "snr_-5db", "clean", "snr_10db", "snr_-5db"]
+    );
+    // The same model twice sees the same streams and noise: identical numbers.
+    for i in 0..3 {
+        let (a, b) = (&results[i], &results[i + 3]);
+        assert_eq!(a["at_default"], b["at_default"]);
+        assert_eq!(a["curve"], b["curve"]);
+    }
+    let clean = &results[0];
+    assert_eq!(clean["at_default"]["missed"], 1);
+    assert!(clean["at_default"]["false_accepts"].as_u64().unwrap() >= 2);
+    assert_eq!(clean["missed"][0], s(&pos.join("nothing.wav")));
+    assert!(clean["target"]["fa_per_hour"].as_f64().unwrap() <= 1000.0);
+    assert_eq!(clean["at_fa_per_hour"].as_array().unwrap().len(), 3);
+
+    // CSV rows = every curve point of every result.
+    let points: usize = results
+        .iter()
+        .map(|r| r["curve"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(csv1.lines().count(), points + 1);
+    assert!(
+        svg1.starts_with("<svg") || svg1.starts_with("<?xml"),
+        "{}",
+        &svg1[..80.min(svg1.len())]
+    );
+    assert!(svg1.contains("clean"));
+
+    // The text report shows counts and hours beside rates, and the misses.
+    let text = stdout(&out1);
+    assert!(
+        text.contains("4 positive clips, 2 negative files"),
+        "{text}"
+    );
+    assert!(text.contains("FRR  25.00% (1/4)"), "{text}");
+    assert!(text.contains("nothing.wav"), "{text}");
+}
+
+#[test]
+fn eval_reports_skips_bad_files_and_exits_nonzero() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pos, neg, _) = make_set(dir.path());
+    let broken = neg.join("broken.wav");
+    std::fs::write(&broken, "RIFF but not really").unwrap();
+    let truncated = pos.join("truncated.flac");
+    std::fs::write(&truncated, "fLaC").unwrap();
+    let json = dir.path().join("r.json");
+    let out = hushword(&[
+        "eval",
+        "--positives",
+        s(&pos),
+        "--negatives",
+        s(&neg),
+        "--model",
+        s(&energy()),
+        "--json",
+        s(&json),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(error_lines(&err, s(&broken)).len(), 1, "{err}");
+    assert_eq!(error_lines(&err, s(&truncated)).len(), 1, "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 2);
+    assert_eq!(v["positives"], 4);
+    assert_eq!(v["negatives"], 2);
+    let text = stdout(&out);
+    assert!(text.contains("2 skipped"), "{text}");
+    assert!(text.contains("2 files skipped:"), "{text}");
+}
+
+#[test]
+fn eval_refuses_bad_arguments_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pos, neg, _) = make_set(dir.path());
+    let missing = dir.path().join("no-such-dir");
+    let png = dir.path().join("plot.png");
+    let model = energy();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--negatives", s(&missing)], s(&missing)),
+        (vec!["--negatives", s(&neg), "--plot", s(&png)], s(&png)),
+        (vec!["--negatives", s(&neg), "--snr", "5"], "noise"),
+        (vec!["--negatives", s(&neg), "--keyword", "nope"], "nope"),
+    ];
+    for (extra, needle) in cases {
+        let mut args = vec!["eval", "--positives", s(&pos), "--model", s(&model)];
+        args.extend(extra);
+        let out = hushword(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        let errors: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("hushword: ") && !l.starts_with("hushword eval:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{err}");
+        assert!(errors[0].contains(needle), "{err}");
+    }
+}

@@ -1,0 +1,151 @@
+"""Waveform augmentation: speed/pitch, room reverberation (pyroomacoustics RIR bank), noise at an SNR,
+microphone-like band limiting and gain."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import CACHE, SR, log
+
+RIR_BANK = CACHE / "rirs.npz"
+
+
+def make_rir_bank(n: int = 200, seed: int = 1234) -> None:
+    """Shoebox rooms with random size, RT60 0.1-0.8 s, source/mic positions. Resumable (one file)."""
+    if RIR_BANK.exists():
+        return
+    import pyroomacoustics as pra
+    from tqdm import tqdm
+
+    rng = np.random.default_rng(seed)
+    rirs, rt60s = [], []
+    for _ in tqdm(range(n), desc="RIR bank", mininterval=2):
+        for _attempt in range(20):
+            dims = np.array([rng.uniform(2.5, 9.0), rng.uniform(2.5, 7.0), rng.uniform(2.3, 3.5)])
+            rt60 = rng.uniform(0.1, 0.8)
+            try:
+                absorption, max_order = pra.inverse_sabine(rt60, dims)
+            except ValueError:
+                continue
+            break
+        room = pra.ShoeBox(dims, fs=SR, materials=pra.Material(absorption), max_order=min(max_order, 12),
+                           use_rand_ism=True, max_rand_disp=0.05)
+        src = rng.uniform([0.4, 0.4, 0.8], dims - [0.4, 0.4, 0.5])
+        mic = rng.uniform([0.4, 0.4, 0.7], dims - [0.4, 0.4, 0.8])
+        room.add_source(src)
+        room.add_microphone(mic)
+        room.compute_rir()
+        h = np.asarray(room.rir[0][0], dtype=np.float64)
+        # late tail: the image method with a capped order under-estimates long reverb; add an
+        # exponentially decaying noise tail matching the RT60
+        t = np.arange(int(rt60 * SR * 1.2)) / SR
+        tail = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60)
+        d0 = int(np.argmax(np.abs(h)))
+        if len(h) < d0 + len(t):
+            h = np.pad(h, (0, d0 + len(t) - len(h)))
+        h[d0: d0 + len(t)] += tail * np.abs(h[d0]) * 0.02
+        h = h[max(0, d0 - 40):]  # drop the propagation delay (keep 2.5 ms before the direct path)
+        h = h[: int(SR * min(1.0, rt60 * 1.2 + 0.05))]
+        h = h / (np.abs(h).max() + 1e-9)
+        rirs.append(h.astype(np.float32))
+        rt60s.append(rt60)
+    lens = np.array([len(h) for h in rirs])
+    flat = np.concatenate(rirs)
+    RIR_BANK.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(RIR_BANK, flat=flat, lens=lens, rt60=np.array(rt60s))
+    log(f"RIR bank: {n} rooms, mean length {lens.mean() / SR:.2f} s")
+
+
+_rirs = None
+
+
+def rirs() -> list[np.ndarray]:
+    global _rirs
+    if _rirs is None:
+        z = np.load(RIR_BANK)
+        offs = np.concatenate([[0], np.cumsum(z["lens"])])
+        _rirs = [z["flat"][offs[i]: offs[i + 1]] for i in range(len(z["lens"]))]
+    return _rirs
+
+
+def reverb(x: np.ndarray, rng) -> np.ndarray:
+    from scipy.signal import fftconvolve
+
+    h = rirs()[rng.integers(len(rirs()))]
+    y = fftconvolve(x, h)[: len(x)]
+    # keep the level of the dry signal roughly
+    return (y * (np.sqrt(np.mean(x ** 2) + 1e-12) / np.sqrt(np.mean(y ** 2) + 1e-12))).astype(np.float32)
+
+
+def speed(x: np.ndarray, factor: float) -> np.ndarray:
+    """Speed perturbation by resampling (changes tempo and pitch): factor > 1 is faster/shorter."""
+    from scipy.signal import resample_poly
+
+    up = 100
+    down = int(round(100 * factor))
+    if down == up:
+        return x
+    return resample_poly(x, up, down).astype(np.float32)
+
+
+def pitch(x: np.ndarray, semitones: float) -> np.ndarray:
+    import librosa
+
+    return librosa.effects.pitch_shift(x, sr=SR, n_steps=semitones).astype(np.float32)
+
+
+def coloured_noise(n: int, rng, alpha: float | None = None) -> np.ndarray:
+    """1/f^alpha noise: 0 white, 1 pink, 2 brown, -1 blue."""
+    if alpha is None:
+        alpha = rng.choice([0.0, 1.0, 2.0, -1.0, rng.uniform(-1, 2)])
+    from scipy.fft import irfft, next_fast_len
+
+    out_n, n = n, next_fast_len(max(n, 2), real=True)
+    spec = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
+    f = np.arange(n // 2 + 1, dtype=np.float64)
+    f[0] = 1.0
+    spec *= f ** (-alpha / 2)
+    spec[0] = 0
+    y = irfft(spec, n)[:out_n]
+    return (y / (np.std(y) + 1e-12)).astype(np.float32)
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
+
+
+def active_rms(x: np.ndarray) -> float:
+    """RMS over the louder half of 20 ms frames (speech level, ignoring pauses)."""
+    n = 320
+    m = len(x) // n
+    if m < 2:
+        return rms(x)
+    e = np.mean(x[: m * n].reshape(m, n).astype(np.float64) ** 2, axis=1)
+    e = np.sort(e)[m // 2:]
+    return float(np.sqrt(e.mean() + 1e-12))
+
+
+def add_at_snr(x: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    s = active_rms(x)
+    g = s / (rms(noise) + 1e-9) * 10 ** (-snr_db / 20)
+    return (x + g * noise[: len(x)]).astype(np.float32)
+
+
+def band_limit(x: np.ndarray, rng) -> np.ndarray:
+    from scipy.signal import butter, sosfilt
+
+    y = x
+    if rng.random() < 0.8:
+        hp = rng.uniform(100, 400)
+        y = sosfilt(butter(2, hp, "highpass", fs=SR, output="sos"), y)
+    if rng.random() < 0.7:
+        lp = rng.uniform(3400, 7800)
+        y = sosfilt(butter(4, lp, "lowpass", fs=SR, output="sos"), y)
+    return np.asarray(y, dtype=np.float32)
+
+
+def set_level(x: np.ndarray, rng, lo_db: float = -30.0, hi_db: float = -1.0) -> np.ndarray:
+    """Scale so the peak sits at a random level in dBFS; keeps within [-1, 1)."""
+    peak = np.abs(x).max() + 1e-9
+    target = 10 ** (rng.uniform(lo_db, hi_db) / 20)
+    return np.clip(x * (target / peak), -1.0, 1.0 - 1 / 32768).astype(np.float32)

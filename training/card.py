@@ -1,0 +1,97 @@
+"""Model card models/<word>.md from the JSON records the stages leave in ~/.cache/hushword/train/<word>/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .common import load_json, word_dir
+
+
+def _pct(v):
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def write_card(word: str, onnx_path: Path) -> Path:
+    wd = word_dir(word)
+    rep = load_json(wd / "report.json", {})
+    cal = rep.get("calibration", {})
+    out = Path(onnx_path).with_suffix(".md")
+    L = []
+    a = L.append
+    a(f"# hushword model card: \"{word}\"\n")
+    a(f"File: `{Path(onnx_path).name}` ({rep.get('onnx_bytes', 0) / 1024:.1f} KiB). Keyword `{word}`, "
+      f"recommended threshold **{cal.get('threshold', float('nan')):.4f}**, evaluated every "
+      f"{rep.get('hop_frames', 3)} frames (30 ms) on a {rep.get('window_frames', 100)}-frame (1 s) window; "
+      f"word duration {rep.get('word_duration_ms')} ms (median of the synthetic positives).\n")
+    a("## Training data\n")
+    a("No real recording of the wake word was used for training or model selection. Positives are "
+      "synthetic text-to-speech only; real recordings are used as negatives (and, for \"computer\", only "
+      "to measure).\n")
+    a("| synthetic set | clips | minutes | clips per engine | voices per engine |\n|---|---|---|---|---|")
+    for name, s in rep.get("synth", {}).items():
+        a(f"| `{name}` | {s['clips']} | {s['minutes']} | {s['per_engine']} | {s['voices']} |")
+    a("\n`test-*` sets use held-out voices and are never trained on; they select checkpoints and "
+      "calibrate the threshold.\n")
+    a("| real negative corpus | category | train h | validation h |\n|---|---|---|---|")
+    for c in rep.get("corpora", []):
+        a(f"| {c['name']} | {c['category']} | {c['train_h']:.3f} | {c['val_h']:.3f} |")
+    if rep.get("excluded"):
+        a(f"\nExcluded (they contain the word): {', '.join(rep['excluded'])}. Split: 70/30 by a hash of the "
+          "file path (10 s chunks for long files); lists in `~/.cache/hushword/train/<word>/split-*.txt`.\n")
+    pool = rep.get("pool", {})
+    a(f"\nTraining pool: {pool.get('pos', '?')} positive and {pool.get('neg', '?')} negative sequences of "
+      f"2.8 s, plus {pool.get('hard', 0)} mined hard negatives ({rep.get('rounds', '?')} mining rounds).\n")
+    a("## Augmentation\n")
+    a("- word clip: speed perturbation 0.85-1.15 (resampling), pitch shift +-2 semitones (30%)\n"
+      "- placement: random offset; real or TTS speech before it (60%), a TTS command from the same voice "
+      "right after it (45%), or real speech after it\n"
+      "- room: pyroomacoustics shoebox RIR bank (200 rooms, RT60 0.1-0.8 s), 50%\n"
+      "- noise: real noise and music (train split), real babble, coloured noise; SNR 0-30 dB, 70%\n"
+      "- microphone: high-pass 100-400 Hz, low-pass 3.4-7.8 kHz (50%), self-noise floor, level -30..-1 dBFS "
+      "peak\n"
+      "- SpecAugment on features: 2 time masks (<= 10 frames), 2 coefficient masks (<= 3)\n"
+      "- negatives: real speech (+ overlapping TTS), TTS sentences, TTS near-misses and other wake words "
+      "embedded like positives, truncated starts of the word, noise/music, near-silence\n")
+    a("## Model\n")
+    m = rep.get("model", {})
+    a(f"Causal temporal CNN, time last: fixed per-feature normalisation -> causal Conv1d(20->{m.get('channels')}, "
+      "k=3) -> 5 residual blocks [causal depthwise Conv1d k=5, dilations 1,2,4,8,8 -> BN -> ReLU -> "
+      "pointwise conv -> BN -> ReLU] -> 1x1 conv -> sigmoid at the last frame. BatchNorm folded at export. "
+      f"Receptive field {m.get('rf')} frames (<= 100, so the full-window and streaming forms agree).\n")
+    a(f"- parameters: {m.get('params')}\n- MACs per evaluation (full window): {m.get('macs_per_eval', 0):,}\n"
+      f"- MACs per second of audio (one evaluation per 30 ms): {m.get('macs_per_s', 0):,}\n"
+      f"- per-frame loss: target 1 from the word end to +250 ms, ignored from -150 ms to the end, 0 elsewhere\n")
+    a("## Measured accuracy\n")
+    a(f"Validation negatives: {cal.get('neg_hours', 0):.3f} h of real audio never trained on (list above). "
+      "Events: smoothing over 2 evaluations, refractory 1.5 s.\n")
+    a(f"At the shipped threshold {cal.get('threshold', float('nan')):.4f} "
+      f"(max validation-negative score {cal.get('max_neg', float('nan')):.4f} plus a margin):\n")
+    a("| measure | value |\n|---|---|")
+    a(f"| false accepts on validation negatives | {cal.get('fa')} ({cal.get('fa_per_hour', 0):.2f} per hour) |")
+    for k, v in cal.items():
+        if k.startswith("frr_"):
+            name = {"frr_pos-clean": "FRR, held-out synthetic voices, clean",
+                    "frr_pos-snr10": "FRR, held-out synthetic voices, 10 dB SNR real noise",
+                    "frr_real-clean": f"FRR, REAL \"{word}\" recordings (report only), clean",
+                    "frr_real-snr10": f"FRR, REAL \"{word}\" recordings (report only), 10 dB SNR"}.get(k, k)
+            a(f"| {name} | {_pct(v)} |")
+    if rep.get("per_engine"):
+        a("\nFRR per TTS engine of the held-out voices (and per source for real recordings):\n")
+        for k, d in rep["per_engine"].items():
+            a(f"- {k}: " + ", ".join(f"{e} {_pct(v['frr'])} (n={v['n']})" for e, v in d.items()))
+    if rep.get("curve"):
+        a("\nThreshold sweep:\n")
+        keys = [k for k in rep["curve"][0] if k.startswith("frr_")]
+        a("| threshold | FA | FA/h | " + " | ".join(keys) + " |\n|" + "---|" * (3 + len(keys)))
+        for r in rep["curve"]:
+            a(f"| {r['threshold']:.5f} | {r['fa']} | {r['fa_per_hour']:.2f} | "
+              + " | ".join(_pct(r[k]) for k in keys) + " |")
+    a("\n## Reproduce\n")
+    a("```sh\ntraining/setup.sh                      # once: apt + pip packages, venv in ~/.cache/hushword/venv\n"
+      "source ~/.cache/hushword/venv/bin/activate\n"
+      f"python -m training make --word {word} --out models/{word}.onnx {rep.get('make_args', '')}\n"
+      f"python -m training calibrate --word {word}   # re-measure the numbers above\n```\n")
+    if rep.get("timings"):
+        a("Stage timings on 2 CPU cores (seconds): " + ", ".join(f"{k} {v}" for k, v in rep["timings"].items()) + "\n")
+    out.write_text("\n".join(L) + "\n")
+    return out

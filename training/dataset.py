@@ -1,0 +1,459 @@
+"""Pool of augmented training sequences with per-frame targets.
+
+Each example is SEQ_FRAMES frames (~2.8 s) of features (float16, [n_features, T]) and int8 per-frame
+labels: 1 = the wake word has just ended (word end .. end + POS_MS), 0 = not the word, -1 = ignored
+(the first RF frames, which see the model's zero padding, and the ambiguous frames just before the
+word end). Sequences are built on the waveform, augmented, then passed through training/features.py
+(exactly the engine's front end). Shards of SHARD examples are written to
+~/.cache/hushword/train/<word>/pool/<pool>-<i>.npz; existing shards are kept (resumable).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import augment as A
+from .common import SR, log, stable_hash, word_dir
+from .corpora import Corpus, SynthSet, load_corpora, load_synth
+
+SEQ_FRAMES = 280
+FRAME_LEN, HOP = 400, 160
+SEQ_SAMPLES = FRAME_LEN + (SEQ_FRAMES - 1) * HOP
+RF_FRAMES = 95  # receptive field of the model (see model.py); labels before it are ignored
+SHARD = 500
+
+
+@dataclass
+class Knobs:
+    pos_ms: int = 250  # target 1 from the word end to end + pos_ms
+    pre_ignore_ms: int = 150  # ignore from end - pre_ignore_ms to the word end
+    post_ignore_ms: int = 100  # ignore after the positive span
+    p_reverb: float = 0.5
+    p_noise: float = 0.7
+    snr_lo: float = 0.0
+    snr_hi: float = 30.0
+    p_band: float = 0.5
+    p_pitch: float = 0.3
+    speed_lo: float = 0.85
+    speed_hi: float = 1.15
+
+
+@dataclass
+class Sources:
+    word: str
+    corpora: list = field(default_factory=list)  # real negatives, train split only is used
+    pos: SynthSet | None = None
+    adv: SynthSet | None = None
+    other_pos: list = field(default_factory=list)
+    speech: SynthSet | None = None
+    knobs: Knobs = field(default_factory=Knobs)
+
+    def __post_init__(self):
+        self.speech_corpora = [c for c in self.corpora if c.category == "speech" and c.hours("train") > 0]
+        self.noise_corpora = [c for c in self.corpora if c.category in ("noise", "music") and c.hours("train") > 0]
+        self._train_segs = {c.name: c.split_segments("train") for c in self.corpora}
+        w = np.array([np.sqrt(c.hours("train")) for c in self.speech_corpora])
+        self.speech_w = w / w.sum() if len(w) else w
+        # TTS commands by (engine, voice) so a positive can be followed by the same voice
+        self.by_voice = {}
+        if self.speech is not None:
+            for i, c in enumerate(self.speech.clips):
+                self.by_voice.setdefault((c.get("engine"), str(c.get("voice"))), []).append(i)
+
+
+def load_sources(word: str, verbose: bool = True) -> Sources:
+    corpora = load_corpora(word, verbose=verbose)
+    from .corpora import read_manifest
+    from .common import SYNTH
+
+    others = []
+    if SYNTH.exists():
+        for d in sorted(SYNTH.iterdir()):
+            if d.name.startswith("pos-") and d.name != f"pos-{word}" and read_manifest(d.name):
+                others.append(load_synth(d.name, verbose))
+    return Sources(word, corpora, pos=load_synth(f"pos-{word}", verbose), adv=load_synth(f"adv-{word}", verbose),
+                   other_pos=others, speech=load_synth("speech", verbose))
+
+
+# ----------------------------------------------------------------------------------------------
+# waveform building blocks
+
+
+def real_stream(src: Sources, rng, n: int, corpora=None, weights=None) -> np.ndarray:
+    """n samples of contiguous train-split audio from one real corpus (segments concatenated)."""
+    corpora = corpora if corpora is not None else src.speech_corpora
+    if not corpora:
+        return np.zeros(n, np.float32)
+    c = corpora[rng.choice(len(corpora), p=weights if weights is not None else None)]
+    segs = src._train_segs[c.name]
+    i = int(rng.integers(len(segs)))
+    out, got = [], 0
+    first = True
+    while got < n:
+        s = segs[i % len(segs)]
+        off = int(rng.integers(0, max(1, s["length"] - min(n, s["length"]) + 1))) if first else 0
+        first = False
+        take = min(n - got, s["length"] - off)
+        out.append(c.segment_audio(s)[off: off + take])
+        got += take
+        i += 1
+    return np.concatenate(out)
+
+
+def tts_stream(src: Sources, rng, n: int, first: int | None = None) -> np.ndarray:
+    """n samples of TTS sentences with short pauses between them."""
+    if src.speech is None or not src.speech.clips:
+        return real_stream(src, rng, n)
+    out, got = [], 0
+    while got < n:
+        i = first if first is not None else int(rng.integers(len(src.speech.clips)))
+        first = None
+        x = src.speech.clip(i)
+        x = x * (10 ** (rng.uniform(-6, 6) / 20))
+        out.append(x)
+        gap = np.zeros(int(rng.uniform(0.05, 0.6) * SR), np.float32)
+        out.append(gap)
+        got += len(x) + len(gap)
+    y = np.concatenate(out)
+    off = int(rng.integers(0, len(y) - n + 1))
+    return y[off: off + n]
+
+
+def noise_stream(src: Sources, rng, n: int) -> np.ndarray:
+    if src.noise_corpora and rng.random() < 0.6:
+        return real_stream(src, rng, n, src.noise_corpora)
+    if rng.random() < 0.5 and src.speech_corpora:  # babble-like: real speech as background
+        return real_stream(src, rng, n) + (real_stream(src, rng, n) if rng.random() < 0.5 else 0)
+    return A.coloured_noise(n, rng)
+
+
+def word_clip(s: SynthSet, rng, k: Knobs, i: int | None = None):
+    """A word clip (trimmed around its energy bounds) with speed/pitch augmentation.
+    Returns (audio, word_start, word_end) in samples of the returned audio."""
+    i = int(rng.integers(len(s.clips))) if i is None else i
+    c = s.clips[i]
+    x = s.clip(i)
+    ws, we = c.get("word_start", 0), c.get("word_end", len(x))
+    a = max(0, ws - int(rng.uniform(0, 0.05) * SR))
+    b = min(len(x), we + int(rng.uniform(0.02, 0.08) * SR))
+    x, ws, we = x[a:b], ws - a, we - a
+    f = rng.uniform(k.speed_lo, k.speed_hi)
+    if abs(f - 1) > 0.01:
+        x = A.speed(x, f)
+        ws, we = int(ws / f), int(we / f)
+    if rng.random() < k.p_pitch and len(x) > 2048:
+        x = A.pitch(x, rng.uniform(-2.0, 2.0))
+    return x, ws, min(we, len(x)), c
+
+
+def embed(src: Sources, rng, clip: np.ndarray, ws: int, we: int, meta: dict | None, end_at: int,
+          follow: bool = True):
+    """Place `clip` so its word end lands at sample end_at, with speech before (sometimes) and a TTS
+    command after (sometimes). Returns the dry sequence."""
+    n = SEQ_SAMPLES
+    seq = np.zeros(n, np.float32)
+    start = end_at - we
+    lvl = A.active_rms(clip) + 1e-6
+    # context before the word
+    r = rng.random()
+    if r < 0.6 and start - ws > int(0.3 * SR):
+        gap = int(rng.uniform(0.05, 0.7) * SR)
+        m = max(0, start + ws - gap)
+        if m > 0:
+            ctx = real_stream(src, rng, m) if rng.random() < 0.5 else tts_stream(src, rng, m)
+            ctx = ctx * (lvl / (A.active_rms(ctx) + 1e-6) * 10 ** (rng.uniform(-10, 4) / 20))
+            seq[:m] = ctx
+    # the word
+    a, b = max(0, start), min(n, start + len(clip))
+    seq[a:b] += clip[a - start: b - start]
+    # what follows
+    after = b + int(rng.uniform(0.0, 0.3) * SR)
+    if follow and after < n - SR // 10:
+        r = rng.random()
+        m = n - after
+        if r < 0.45 and src.speech is not None and src.speech.clips:
+            key = (meta.get("engine"), str(meta.get("voice"))) if meta else None
+            cand = src.by_voice.get(key) if key else None
+            i = int(rng.choice(cand)) if cand else None
+            tail = tts_stream(src, rng, m, first=i) if i is not None else tts_stream(src, rng, m)
+            if i is not None:
+                x = src.speech.clip(i)
+                _, e = 0, len(x)
+                tail = np.concatenate([x, np.zeros(max(0, m - e), np.float32)])[:m]
+            tail = tail * (lvl / (A.active_rms(tail) + 1e-6) * 10 ** (rng.uniform(-4, 2) / 20))
+            seq[after:] += tail
+        elif r < 0.6:
+            tail = real_stream(src, rng, m)
+            seq[after:] += tail * (lvl / (A.active_rms(tail) + 1e-6) * 10 ** (rng.uniform(-10, 0) / 20))
+    return seq
+
+
+def finish(src: Sources, rng, seq: np.ndarray, k: Knobs, light: bool = False) -> np.ndarray:
+    """Room, noise, microphone and level."""
+    x = seq
+    if rng.random() < (k.p_reverb * (0.6 if light else 1)):
+        x = A.reverb(x, rng)
+    if rng.random() < (k.p_noise * (0.6 if light else 1)):
+        x = A.add_at_snr(x, noise_stream(src, rng, len(x)), rng.uniform(k.snr_lo, k.snr_hi))
+    if rng.random() < 0.7:  # microphone self-noise floor
+        x = x + A.coloured_noise(len(x), rng) * (A.active_rms(x) * 10 ** (-rng.uniform(40, 70) / 20))
+    if rng.random() < k.p_band:
+        x = A.band_limit(x, rng)
+    return A.set_level(x, rng)
+
+
+def frame_of_sample(e: int) -> int:
+    """First frame whose last sample is at or after sample e."""
+    return max(0, int(np.ceil((e - FRAME_LEN) / HOP)))
+
+
+def labels_for(word_end: int | None, k: Knobs) -> np.ndarray:
+    y = np.zeros(SEQ_FRAMES, np.int8)
+    if word_end is not None:
+        f = frame_of_sample(word_end)
+        p, pre, post = k.pos_ms // 10, k.pre_ignore_ms // 10, k.post_ignore_ms // 10
+        y[max(0, f - pre): f] = -1
+        y[f: f + p] = 1
+        y[f + p: f + p + post] = -1
+    y[:RF_FRAMES] = -1
+    return y
+
+
+# ----------------------------------------------------------------------------------------------
+# example recipes
+
+
+def make_positive(src: Sources, rng):
+    k = src.knobs
+    clip, ws, we, meta = word_clip(src.pos, rng, k)
+    lo = max(we - ws + int(0.05 * SR), (RF_FRAMES + 15) * HOP + FRAME_LEN)
+    hi = SEQ_SAMPLES - int(0.3 * SR)
+    end_at = int(rng.integers(lo, max(lo + 1, hi)))
+    seq = embed(src, rng, clip, ws, we, meta, end_at)
+    return finish(src, rng, seq, k), labels_for(end_at, k)
+
+
+def make_negative(src: Sources, rng, recipe: str | None = None):
+    k = src.knobs
+    r = rng.random() if recipe is None else None
+    n = SEQ_SAMPLES
+    if recipe == "real" or (r is not None and r < 0.33):
+        seq = real_stream(src, rng, n, weights=src.speech_w)
+        if rng.random() < 0.3:  # overlapping talkers / TV
+            t = tts_stream(src, rng, n)
+            seq = seq + t * (A.active_rms(seq) / (A.active_rms(t) + 1e-6) * 10 ** (rng.uniform(-10, 0) / 20))
+    elif recipe == "tts" or (r is not None and r < 0.53):
+        seq = tts_stream(src, rng, n)
+    elif recipe == "adv" or (r is not None and r < 0.85):
+        q = rng.random()
+        if src.adv is not None and src.adv.clips and q < 0.6:
+            clip, ws, we, meta = word_clip(src.adv, rng, k)
+        elif src.other_pos and q < 0.8:
+            s = src.other_pos[int(rng.integers(len(src.other_pos)))]
+            clip, ws, we, meta = word_clip(s, rng, k)
+        else:  # the first part of the word only: the model must wait for the end
+            clip, ws, we, meta = word_clip(src.pos, rng, k)
+            cut = ws + int((we - ws) * rng.uniform(0.3, 0.65))
+            clip, we = clip[:cut] * np.minimum(1, np.linspace(30, 0, cut)).astype(np.float32), cut
+        lo = max(we - ws + int(0.05 * SR), (RF_FRAMES + 15) * HOP + FRAME_LEN)
+        end_at = int(rng.integers(lo, max(lo + 1, n - int(0.3 * SR))))
+        seq = embed(src, rng, clip, ws, we, meta, end_at)
+    elif r is not None and r < 0.95:
+        seq = noise_stream(src, rng, n)
+    else:
+        seq = A.coloured_noise(n, rng) * 10 ** (rng.uniform(-60, -30) / 20)
+        if rng.random() < 0.3:
+            seq[: int(rng.integers(0, n))] = 0  # digital silence, then the mic comes alive
+    return finish(src, rng, seq, k), labels_for(None, k)
+
+
+def make_hard(src: Sources, rng, item: dict):
+    """A mined hard negative: the audio around a high-scoring spot, re-augmented."""
+    k = src.knobs
+    n = SEQ_SAMPLES
+    x = hard_source_audio(src, item["source"])
+    peak = item["sample"]
+    end_at = int(rng.integers((RF_FRAMES + 30) * HOP + FRAME_LEN, n - int(0.05 * SR)))
+    a = peak - end_at
+    seq = np.zeros(n, np.float32)
+    lo, hi = max(0, a), min(len(x), a + n)
+    if hi > lo:
+        seq[lo - a: hi - a] = x[lo:hi]
+    if item.get("clean") or rng.random() < 0.3:
+        y = A.set_level(seq, rng, -20, -1) if np.abs(seq).max() > 0 else seq
+    else:
+        y = finish(src, rng, seq, k, light=True)
+    return y, labels_for(None, k)
+
+
+_hard_cache = {}
+
+
+def hard_source_audio(src: Sources, source: str) -> np.ndarray:
+    """Mining streams: 'real:<corpus>' (train split concatenated) or 'synth:<set>' (clips
+    concatenated with 0.3 s gaps)."""
+    if source in _hard_cache:
+        return _hard_cache[source]
+    kind, name = source.split(":", 1)
+    if kind == "real":
+        c = next(c for c in src.corpora if c.name == name)
+        x = c.stream("train")
+    else:
+        s = {st.name: st for st in [src.adv, src.speech, *src.other_pos] if st is not None}[name]
+        gap = np.zeros(int(0.3 * SR), np.float32)
+        x = np.concatenate([np.concatenate([s.clip(i), gap]) for i in range(len(s.clips))])
+    _hard_cache[source] = x
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# pool generation
+
+_SRC: Sources | None = None
+_FEAT = None
+
+
+def _init_worker():
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import librosa  # noqa: F401 - import (slow) once per worker, not in the first pitch shift
+
+    global _FEAT
+    from .common import frontend
+
+    fn, cfg = frontend()
+    c = cfg()
+    _FEAT = lambda x: fn(x, c)  # noqa: E731
+
+
+def _one(task):
+    kind, seed, item = task
+    rng = np.random.default_rng(seed)
+    for _attempt in range(5):
+        try:
+            if kind == "pos":
+                x, y = make_positive(_SRC, rng)
+            elif kind == "hard":
+                x, y = make_hard(_SRC, rng, item)
+            else:
+                x, y = make_negative(_SRC, rng)
+            x = np.nan_to_num(x.astype(np.float32))
+            f = np.asarray(_FEAT(x), dtype=np.float32)
+            assert f.shape[0] == SEQ_FRAMES, f.shape
+            return f.T.astype(np.float16), y
+        except (ValueError, IndexError) as e:  # a degenerate random draw: try another
+            err = e
+    raise err
+
+
+def build_pool(src: Sources, name: str, kind: str, count: int, workers: int = 2, items: list | None = None,
+               seed_base: int = 0) -> list[Path]:
+    """Write ceil(count/SHARD) shards <pool>/<name>-<i>.npz; keeps shards already there."""
+    global _SRC
+    from tqdm import tqdm
+
+    d = word_dir(src.word) / "pool"
+    d.mkdir(parents=True, exist_ok=True)
+    shards = []
+    n_shards = (count + SHARD - 1) // SHARD
+    todo = []
+    for si in range(n_shards):
+        p = d / f"{name}-{si:03d}.npz"
+        shards.append(p)
+        if not p.exists():
+            todo.append(si)
+    if not todo:
+        return shards
+    _SRC = src
+    ctx = mp.get_context("fork")
+    with ctx.Pool(workers, initializer=_init_worker) if workers > 1 else _Serial() as pool:
+        bar = tqdm(total=len(todo) * SHARD, desc=f"pool {name}", mininterval=3)
+        for si in todo:
+            lo, hi = si * SHARD, min(count, (si + 1) * SHARD)
+            tasks = [(kind, stable_hash(f"{src.word}/{name}/{seed_base}/{i}") & 0xFFFFFFFF,
+                      items[i % len(items)] if items else None) for i in range(lo, hi)]
+            res = list(pool.imap(_one, tasks, chunksize=8))
+            X = np.stack([r[0] for r in res])
+            Y = np.stack([r[1] for r in res])
+            tmp = d / f"{name}-{si:03d}.tmp.npz"
+            np.savez(tmp, X=X, Y=Y)
+            tmp.replace(shards[si])
+            bar.update(hi - lo)
+        bar.close()
+    return shards
+
+
+class _Serial:
+    def __enter__(self):
+        _init_worker()
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+    def imap(self, fn, tasks, chunksize=1):
+        return map(fn, tasks)
+
+
+def load_pool(word: str, names: list[str] | None = None):
+    """All shards (or those whose name starts with one of names): X [N,F,T] f16, Y [N,T] i8, pool tag."""
+    d = word_dir(word) / "pool"
+    Xs, Ys, tags = [], [], []
+    for p in sorted(d.glob("*.npz")):
+        if p.name.endswith(".tmp.npz"):
+            continue
+        tag = p.name.rsplit("-", 1)[0]
+        if names is not None and tag not in names:
+            continue
+        z = np.load(p)
+        Xs.append(z["X"])
+        Ys.append(z["Y"])
+        tags += [tag] * len(z["Y"])
+    if not Xs:
+        raise SystemExit(f"no training pool in {d}: run `python -m training dataset --word {word}` first")
+    return np.concatenate(Xs), np.concatenate(Ys), np.array(tags)
+
+
+POOL_VERSION = 1
+
+
+def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool = True, fresh: bool = False):
+    src = load_sources(word, verbose)
+    if src.pos is None or len(src.pos.clips) == 0:
+        raise SystemExit(f"no synthetic positives in pos-{word}: run the synthesis first (training/synth)")
+    from .augment import make_rir_bank
+    from .corpora import write_split_lists
+
+    make_rir_bank()
+    write_split_lists(word, src.corpora, word_dir(word))
+    # The pool is reused (and extended) as long as the synthetic positives have not grown by half
+    # since it was built; then it is rebuilt from scratch (with `fresh`, always).
+    from .common import load_json, save_json
+
+    d = word_dir(word) / "pool"
+    meta_p = word_dir(word) / "pool.json"
+    meta = load_json(meta_p, {})
+    n_clips = len(src.pos.clips)
+    fe = os.environ.get("HUSHWORD_FEATURES_STUB") or "training/features.py"
+    if (fresh or not meta or n_clips >= 1.5 * meta.get("pos_clips", 0) or meta.get("version") != POOL_VERSION
+            or meta.get("frontend") != fe):
+        if d.exists():
+            for p in d.glob("*.npz"):
+                p.unlink()
+        meta = {"pos_clips": n_clips, "version": POOL_VERSION, "frontend": fe,
+                "adv_clips": len(src.adv.clips) if src.adv else 0,
+                "speech_clips": len(src.speech.clips) if src.speech else 0}
+        save_json(meta_p, meta)
+        log(f"new training pool on {n_clips} positive clips")
+    else:
+        log(f"reusing the training pool built on {meta['pos_clips']} positive clips (now {n_clips})")
+    build_pool(src, "pos", "pos", n_pos, workers)
+    build_pool(src, "neg", "neg", n_neg, workers)
+    return src

@@ -1,0 +1,109 @@
+"""Export: fold BatchNorm, full-window form [1, F, 100] -> [1, K], ONNX (legacy exporter, opset 13)
+with the `hushword` metadata, onnxruntime check against torch, and the reference scores for the
+engine's tests (models/<word>.reference.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .common import REPO, SR, log, save_json
+from .evaluate import HOP_FRAMES, WINDOW, frame_probs, stream_features
+from .model import FullWindow, fold_batchnorm
+
+
+def export_onnx(model, word: str, out: Path, threshold: float, word_duration_ms: int, extra: dict | None = None):
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    from .common import frontend
+
+    _, default_config = frontend()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    folded = fold_batchnorm(model).eval()
+    fw = FullWindow(folded).eval()
+    F = model.conv_in.in_channels
+    dummy = torch.zeros(1, F, WINDOW)
+    tmp = out.with_suffix(".tmp.onnx")
+    torch.onnx.export(fw, (dummy,), str(tmp), input_names=["features"], output_names=["scores"],
+                      opset_version=13, dynamo=False, do_constant_folding=True)
+    m = onnx.load(str(tmp))
+    meta = {"format": 1, "keywords": [word], "frontend": default_config(), "window_frames": WINDOW,
+            "hop_frames": HOP_FRAMES, "threshold": round(float(threshold), 6),
+            "word_duration_ms": int(word_duration_ms)}
+    if extra:
+        meta.update(extra)
+    del m.metadata_props[:]
+    p = m.metadata_props.add()
+    p.key, p.value = "hushword", json.dumps(meta)
+    m.producer_name = "hushword-training"
+    onnx.checker.check_model(m)
+    onnx.save(m, str(out))
+    tmp.unlink()
+
+    # checks: onnxruntime == torch (full window), and full window == streaming per-frame model
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    mean = model.mean.numpy()
+    std = 1 / model.inv_std.numpy()
+    X = (mean[None, :, None] + std[None, :, None] * rng.standard_normal((16, F, WINDOW))).astype(np.float32)
+    err_ort = 0.0
+    with torch.no_grad():
+        for x in X:
+            a = sess.run(["scores"], {"features": x[None]})[0]
+            b = fw(torch.from_numpy(x[None])).numpy()
+            c = torch.sigmoid(model.eval()(torch.from_numpy(x[None]))[:, :, -1]).numpy()  # padded, unfolded
+            err_ort = max(err_ort, float(np.abs(a - b).max()), float(np.abs(a - c).max()))
+    log(f"exported {out} ({out.stat().st_size / 1024:.1f} KiB); max |onnxruntime - torch| = {err_ort:.2e}")
+    if err_ort > 1e-4:
+        raise SystemExit(f"ONNX and torch disagree by {err_ort}")
+    return meta, err_ort
+
+
+def full_window_scores(sess, feats: np.ndarray) -> list[float]:
+    """Scores of the full-window model every HOP_FRAMES frames from the first full window."""
+    out = []
+    for t in range(WINDOW - 1, feats.shape[1], HOP_FRAMES):
+        w = np.ascontiguousarray(feats[:, t - WINDOW + 1: t + 1][None], dtype=np.float32)
+        out.append(float(sess.run(["scores"], {"features": w})[0][0, 0]))
+    return out
+
+
+def reference(onnx_path: Path, word: str, data_dir: Path | None = None, model=None) -> Path:
+    """models/<word>.reference.json: per-evaluation scores for every 16 kHz WAV in data/."""
+    import onnxruntime as ort
+    import soundfile as sf
+
+    data_dir = data_dir or (REPO / "data")
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    files, skipped = {}, []
+    worst = 0.0
+    for f in sorted(data_dir.glob("*.wav")) if data_dir.exists() else []:
+        x, sr = sf.read(str(f), dtype="float32", always_2d=True)
+        if sr != SR:
+            skipped.append(f"{f.name} ({sr} Hz)")
+            continue
+        x = x.mean(axis=1)
+        feats = stream_features(x)
+        s = full_window_scores(sess, feats)
+        if model is not None and s:  # the causal per-frame pass gives the same numbers
+            p = frame_probs(model, feats)[0][WINDOW - 1:: HOP_FRAMES]
+            worst = max(worst, float(np.abs(p - np.array(s)).max()))
+        files[f.relative_to(REPO).as_posix() if f.is_relative_to(REPO) else str(f)] = {
+            "samples": int(len(x)), "channels": 1, "first_eval_frame": WINDOW - 1,
+            "max_score": max(s) if s else None, "scores": [round(v, 7) for v in s]}
+    out = Path(onnx_path).with_suffix(".reference.json")
+    save_json(out, {"model": Path(onnx_path).name, "keyword": word, "window_frames": WINDOW,
+                    "hop_frames": HOP_FRAMES,
+                    "note": "scores of the full-window ONNX model (onnxruntime) on features from "
+                            "training/features.py; evaluation i covers frames [first_eval_frame + "
+                            "i*hop_frames - window_frames + 1, first_eval_frame + i*hop_frames]; "
+                            "multi-channel files are averaged to mono; files not at 16 kHz are skipped",
+                    "skipped": skipped, "files": files})
+    log(f"reference scores for {len(files)} WAV files -> {out}"
+        + (f" (streaming vs full window max diff {worst:.1e})" if model is not None and files else ""))
+    return out

@@ -13,3 +13,8 @@ pub use detector::{Detection, Detector, DetectorConfig, ScoreSample};
 pub use error::{Error, Result};
 pub use frontend::{FrontendConfig, MfccFrontend};
 pub use model::{ModelMetadata, WakeWordModel};
+
+/// The README's library example, compiled and run as a doc test.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -9,6 +9,7 @@ with a JSON index of segments. Each short file is one segment; long files (music
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,7 +224,10 @@ def load_synth(set_name: str, verbose: bool = True) -> SynthSet:
             parts.append(to_i16(x))
             clips.append(c)
             pos += len(x)
-        np.save(npy_p, np.concatenate(parts))
+        # Atomic replace: another `make` (other word) may be reading the shared sets right now.
+        tmp = npy_p.with_name(f"{npy_p.stem}.{os.getpid()}.tmp.npy")
+        np.save(tmp, np.concatenate(parts))
+        os.replace(tmp, npy_p)
         save_json(idx_p, {"clips": clips})
     audio = np.load(npy_p, mmap_mode="r") if npy_p.exists() and clips else np.zeros(0, np.int16)
     s = SynthSet(set_name, audio, clips)

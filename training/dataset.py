@@ -200,8 +200,9 @@ def finish(src: Sources, rng, seq: np.ndarray, k: Knobs, light: bool = False) ->
         x = A.reverb(x, rng)
     if rng.random() < (k.p_noise * (0.6 if light else 1)):
         x = A.add_at_snr(x, noise_stream(src, rng, len(x)), rng.uniform(k.snr_lo, k.snr_hi))
-    if rng.random() < 0.7:  # microphone self-noise floor
-        x = x + A.coloured_noise(len(x), rng) * (A.active_rms(x) * 10 ** (-rng.uniform(40, 70) / 20))
+    # microphone self-noise floor, always: TTS clips carry digital silence that real microphones never
+    # give, and a model must not learn "digital silence around it" as a cue for the word
+    x = x + A.coloured_noise(len(x), rng) * (A.active_rms(x) * 10 ** (-rng.uniform(35, 70) / 20))
     if rng.random() < k.p_band:
         x = A.band_limit(x, rng)
     return A.set_level(x, rng)
@@ -421,7 +422,7 @@ def load_pool(word: str, names: list[str] | None = None):
     return np.concatenate(Xs), np.concatenate(Ys), np.array(tags)
 
 
-POOL_VERSION = 1
+POOL_VERSION = 2
 
 
 def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool = True, fresh: bool = False):

@@ -156,11 +156,25 @@ impl MfccFrontend {
 
     /// Forgets the stream: the next sample starts frame 0, with `x[-1] = 0`.
     pub fn reset(&mut self) {
+        // Privacy: the stash and FFT input hold the last few hundred raw samples; wipe them so
+        // that no audio outlives a reset (the detector's ring is the only place audio is kept).
+        self.wipe_audio();
         self.stash_fill = 0;
         self.skip = 0;
         self.previous_sample = 0.0;
         self.frames_emitted = 0;
         self.samples_consumed = 0;
+    }
+
+    /// Overwrites every buffer that holds (windowed) input samples with zeros.
+    fn wipe_audio(&mut self) {
+        for buffer in [&mut self.stash, &mut self.fft_input] {
+            for x in buffer.iter_mut() {
+                // SAFETY: `x` is a valid, aligned, exclusive reference into the buffer.
+                unsafe { std::ptr::write_volatile(x, 0.0) };
+            }
+        }
+        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Frames emitted since construction or [`Self::reset`].
@@ -300,6 +314,22 @@ pub fn frame_count(n_samples: usize, config: &FrontendConfig) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reset_wipes_every_buffered_sample() {
+        let mut f = super::MfccFrontend::new(super::FrontendConfig::default()).unwrap();
+        let audio: Vec<f32> = (0..1234)
+            .map(|i| ((i % 97) as f32 - 48.0) / 100.0)
+            .collect();
+        f.push_f32(&audio, |_| {}).unwrap();
+        assert!(
+            f.stash.iter().any(|&x| x != 0.0),
+            "stash holds audio before reset"
+        );
+        f.reset();
+        assert!(f.stash.iter().all(|&x| x == 0.0));
+        assert!(f.fft_input.iter().all(|&x| x == 0.0));
+    }
+
     use super::*;
 
     fn tone(n: usize) -> Vec<f32> {
@@ -404,5 +434,12 @@ mod tests {
         assert_eq!(mfcc.ncols(), 20);
         assert_eq!(mel.row(mel.nrows() - 1).to_vec(), last_log_mel);
         assert_eq!(m.last_mfcc(), mfcc.row(mfcc.nrows() - 1).to_vec());
+    }
+}
+
+impl Drop for MfccFrontend {
+    /// Zeroes the sample buffers so that no audio lingers in freed memory.
+    fn drop(&mut self) {
+        self.wipe_audio();
     }
 }

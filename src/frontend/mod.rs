@@ -312,6 +312,13 @@ pub fn frame_count(n_samples: usize, config: &FrontendConfig) -> usize {
     }
 }
 
+impl Drop for MfccFrontend {
+    /// Zeroes the sample buffers so that no audio lingers in freed memory.
+    fn drop(&mut self) {
+        self.wipe_audio();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -434,12 +441,5 @@ mod tests {
         assert_eq!(mfcc.ncols(), 20);
         assert_eq!(mel.row(mel.nrows() - 1).to_vec(), last_log_mel);
         assert_eq!(m.last_mfcc(), mfcc.row(mfcc.nrows() - 1).to_vec());
-    }
-}
-
-impl Drop for MfccFrontend {
-    /// Zeroes the sample buffers so that no audio lingers in freed memory.
-    fn drop(&mut self) {
-        self.wipe_audio();
     }
 }

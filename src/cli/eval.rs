@@ -212,7 +212,7 @@ pub fn render(r: &EvalReport) -> String {
         let lat = &res.latency;
         match (lat.median_s, lat.p95_s) {
             (Some(med), Some(p95)) => s.push_str(&format!(
-                "    latency after clip end (default threshold, {} detected): median {med:.3} s, p95 {p95:.3} s\n",
+                "    latency after the end of speech (default threshold, {} detected): median {med:.3} s, p95 {p95:.3} s\n",
                 lat.detected
             )),
             _ => s.push_str("    latency: nothing detected at the default threshold\n"),

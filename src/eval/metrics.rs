@@ -9,6 +9,9 @@ use serde::Serialize;
 pub struct StreamTrace<'a> {
     /// `Some((clip_start, clip_end))` for a positive stream, `None` for a negative one.
     pub clip: Option<(u64, u64)>,
+    /// For a positive stream, where the clip's speech ends (its active part; trailing silence
+    /// excluded): trigger latency is measured from here. `None` falls back to the clip's end.
+    pub speech_end: Option<u64>,
     /// Every smoothed score of the evaluated keyword, in stream order.
     pub trace: &'a [ScorePoint],
 }
@@ -20,8 +23,8 @@ pub struct Outcome {
     pub missed: Vec<usize>,
     /// (stream index, event) of every false accept.
     pub false_accepts: Vec<(usize, ScorePoint)>,
-    /// Trigger latency in samples (event position minus clip end; negative when it fired
-    /// before the clip ended) of each detected positive.
+    /// Trigger latency in samples (event position minus the end of the clip's speech; negative
+    /// when it fired before the word ended) of each detected positive.
     pub latencies: Vec<i64>,
 }
 
@@ -41,7 +44,8 @@ pub fn outcome(
                 if !detected && e.position >= start && e.position <= end + window_after =>
             {
                 detected = true;
-                out.latencies.push(e.position as i64 - end as i64);
+                out.latencies
+                    .push(e.position as i64 - s.speech_end.unwrap_or(end) as i64);
             }
             _ => out.false_accepts.push((i, e)),
         });
@@ -174,16 +178,18 @@ mod tests {
         let streams = [
             StreamTrace {
                 clip: Some((1000, 2000)),
+                speech_end: Some(1900),
                 trace: &pos,
             },
             StreamTrace {
                 clip: None,
+                speech_end: None,
                 trace: &neg,
             },
         ];
         let o = outcome(&streams, 0.5, 1000, 500);
         assert!(o.missed.is_empty());
-        assert_eq!(o.latencies, vec![400]);
+        assert_eq!(o.latencies, vec![500]);
         assert_eq!(
             o.false_accepts
                 .iter()
@@ -199,6 +205,7 @@ mod tests {
         assert_eq!(threshold_for_false_accepts(&streams, 0.0, 1000, 500), 0.9);
         let quiet = [StreamTrace {
             clip: None,
+            speech_end: None,
             trace: &neg,
         }];
         assert_eq!(

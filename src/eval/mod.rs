@@ -16,7 +16,7 @@ pub use metrics::{
     counts, outcome, threshold_for_false_accepts, threshold_grid, Latency, Outcome, StreamTrace,
 };
 pub use plot::write_plot_svg;
-pub use streams::{active_power, collect_audio_files, mix_at_snr, SAMPLE_RATE};
+pub use streams::{active_end, active_power, collect_audio_files, mix_at_snr, SAMPLE_RATE};
 
 use crate::audio::read_audio;
 use crate::detector::{Detector, DetectorConfig};
@@ -266,6 +266,8 @@ struct StreamScores {
     file: usize,
     len: u64,
     clip: Option<(u64, u64)>,
+    /// End of the positive clip's active part (speech), absolute in the stream.
+    speech_end: Option<u64>,
     /// Indexed `condition * n_models + model`.
     traces: Vec<Vec<ScorePoint>>,
 }
@@ -532,6 +534,7 @@ fn run_in_pool(
                 .iter()
                 .map(|s| StreamTrace {
                     clip: s.clip,
+                    speech_end: s.speech_end,
                     trace: &s.traces[slot],
                 })
                 .collect();
@@ -671,7 +674,7 @@ impl StreamContext<'_> {
     ) -> Result<StreamScores> {
         let audio = read_audio(path)?;
         let rate = SAMPLE_RATE as usize;
-        let (clean, clip, reference) = if positive {
+        let (clean, clip, reference, speech_end) = if positive {
             let gap = (
                 self.config.gap_ms.0 as usize * rate / 1000,
                 self.config.gap_ms.1 as usize * rate / 1000,
@@ -683,10 +686,11 @@ impl StreamContext<'_> {
                 s.samples,
                 Some((s.clip_start as u64, s.clip_end as u64)),
                 reference,
+                Some((s.clip_start + active_end(&audio)) as u64),
             )
         } else {
             let reference = active_power(&audio);
-            (audio, None, reference)
+            (audio, None, reference, None)
         };
         let noise = if self.config.snrs_db.is_empty() {
             Vec::new()
@@ -725,6 +729,7 @@ impl StreamContext<'_> {
             file: index,
             len: clean.len() as u64,
             clip,
+            speech_end,
             traces,
         })
     }

@@ -139,6 +139,24 @@ pub fn active_power(samples: &[f32]) -> f64 {
     active.iter().sum::<f64>() / active.len() as f64
 }
 
+/// End (exclusive, in samples) of a signal's active part: the last 10 ms frame within 30 dB of
+/// the loudest one, the same criterion as [`active_power`]. Recorded clips often carry a second of
+/// silence after the word, so trigger latency is measured from here rather than from the file's
+/// end. The whole length for digital silence.
+pub fn active_end(samples: &[f32]) -> usize {
+    let frame = (SAMPLE_RATE / 100) as usize;
+    let powers: Vec<f64> = samples
+        .chunks(frame)
+        .map(|c| c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / c.len() as f64)
+        .collect();
+    let max = powers.iter().copied().fold(0.0f64, f64::max);
+    if max <= 0.0 {
+        return samples.len();
+    }
+    let last = powers.iter().rposition(|&p| p >= max * 1e-3).unwrap_or(0);
+    ((last + 1) * frame).min(samples.len())
+}
+
 /// A noise excerpt of `len` samples from one of `noises` (chosen by `rng`), starting at a random
 /// offset and looping if the file is shorter.
 pub(crate) fn noise_excerpt(noises: &[Vec<f32>], len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
@@ -187,6 +205,15 @@ mod tests {
             residual.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / residual.len() as f64;
         let snr = 10.0 * (p / pn).log10();
         assert!((snr - 6.0).abs() < 1e-3, "snr {snr}");
+    }
+
+    #[test]
+    fn active_end_is_the_end_of_the_last_loud_frame() {
+        let mut x = vec![0.0f32; 1600];
+        x.extend(std::iter::repeat_n(0.5f32, 800));
+        x.extend(vec![0.0001f32; 3200]);
+        assert_eq!(active_end(&x), 2400);
+        assert_eq!(active_end(&[0.0; 500]), 500);
     }
 
     #[test]

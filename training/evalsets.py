@@ -47,17 +47,15 @@ def _place(src: Path, dst_dir: Path, tag: str) -> None:
 def build(word: str) -> Path:
     root = CACHE / "eval" / word
     split_dir = CACHE / "train" / word
-    for split, folder in (("val", "negatives-val"), ("train", "negatives-all")):
-        rows = (split_dir / f"split-{split}.txt").read_text().splitlines()
-        for row in rows:
+    # The validation split goes to both folders, the training split only to negatives-all.
+    for split, folders in (("val", ("negatives-val", "negatives-all")), ("train", ("negatives-all",))):
+        for row in (split_dir / f"split-{split}.txt").read_text().splitlines():
             corpus, path, _ = row.split("\t")
             path = path.split("#", 1)[0]  # long recordings are split into segments "file#k"
             if corpus in ("noise", "music"):
                 continue
-            _place(Path(path), root / folder, corpus)
-            if split == "train":
-                continue
-            _place(Path(path), root / "negatives-all", corpus)
+            for folder in folders:
+                _place(Path(path), root / folder, corpus)
     for rel in REAL_POSITIVES.get(word, []):
         for p in sorted((SHARED_DATA / rel).glob("*.wav")):
             _place(p, root / "positives-real", rel.replace("/", "-"))

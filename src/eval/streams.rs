@@ -122,19 +122,26 @@ pub(crate) fn positive_stream(
     }
 }
 
-/// Mean power of a signal's active part: 10 ms frames within 30 dB of the loudest frame.
-/// Zero for digital silence.
-pub fn active_power(samples: &[f32]) -> f64 {
-    let frame = (SAMPLE_RATE / 100) as usize;
+/// Frames of 10 ms used to find a signal's active part.
+const ACTIVE_FRAME: usize = (SAMPLE_RATE / 100) as usize;
+
+/// Mean power of each 10 ms frame, and a frame counts as active when it is within 30 dB of the
+/// loudest one. `None` for digital silence.
+fn active_frames(samples: &[f32]) -> Option<(Vec<f64>, f64)> {
     let powers: Vec<f64> = samples
-        .chunks(frame)
+        .chunks(ACTIVE_FRAME)
         .map(|c| c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / c.len() as f64)
         .collect();
     let max = powers.iter().copied().fold(0.0f64, f64::max);
-    if max <= 0.0 {
+    (max > 0.0).then_some((powers, max * 1e-3))
+}
+
+/// Mean power of a signal's active part: 10 ms frames within 30 dB of the loudest frame.
+/// Zero for digital silence.
+pub fn active_power(samples: &[f32]) -> f64 {
+    let Some((powers, floor)) = active_frames(samples) else {
         return 0.0;
-    }
-    let floor = max * 1e-3;
+    };
     let active: Vec<f64> = powers.into_iter().filter(|&p| p >= floor).collect();
     active.iter().sum::<f64>() / active.len() as f64
 }
@@ -144,17 +151,11 @@ pub fn active_power(samples: &[f32]) -> f64 {
 /// silence after the word, so trigger latency is measured from here rather than from the file's
 /// end. The whole length for digital silence.
 pub fn active_end(samples: &[f32]) -> usize {
-    let frame = (SAMPLE_RATE / 100) as usize;
-    let powers: Vec<f64> = samples
-        .chunks(frame)
-        .map(|c| c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / c.len() as f64)
-        .collect();
-    let max = powers.iter().copied().fold(0.0f64, f64::max);
-    if max <= 0.0 {
+    let Some((powers, floor)) = active_frames(samples) else {
         return samples.len();
-    }
-    let last = powers.iter().rposition(|&p| p >= max * 1e-3).unwrap_or(0);
-    ((last + 1) * frame).min(samples.len())
+    };
+    let last = powers.iter().rposition(|&p| p >= floor).unwrap_or(0);
+    ((last + 1) * ACTIVE_FRAME).min(samples.len())
 }
 
 /// A noise excerpt of `len` samples from one of `noises` (chosen by `rng`), starting at a random

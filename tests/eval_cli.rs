@@ -127,6 +127,47 @@ fn eval_writes_json_csv_and_svg_identically_for_any_thread_count() {
     );
     assert!(svg1.contains("clean"));
 
+    // The same report as PNG: a real 900x600 RGB image, identical for any thread count.
+    let png_of = |threads: &str| {
+        let png = dir.path().join(format!("r{threads}.png"));
+        let out = hushword(&[
+            "eval",
+            "--positives",
+            s(&pos),
+            "--negatives",
+            s(&neg),
+            "--model",
+            s(&energy()),
+            "--seed",
+            "7",
+            "--threads",
+            threads,
+            "--plot",
+            s(&png),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        std::fs::read(png).unwrap()
+    };
+    let (png1, png2) = (png_of("1"), png_of("2"));
+    assert_eq!(png1, png2);
+    assert_eq!(&png1[..8], b"\x89PNG\r\n\x1a\n");
+    let mut reader = png::Decoder::new(std::io::Cursor::new(&png1))
+        .read_info()
+        .unwrap();
+    let mut rgb = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut rgb).unwrap();
+    assert_eq!((info.width, info.height), (900, 600));
+    // Something was drawn (axes, curves, glyphs), and text was rasterized: anti-aliased glyph
+    // edges give many grey levels that the flat colours of lines alone would not.
+    let ink = rgb.chunks(3).filter(|p| p != &[255, 255, 255]).count();
+    assert!(ink > 5_000, "{ink} non-white pixels");
+    let greys: std::collections::BTreeSet<u8> = rgb
+        .chunks(3)
+        .filter(|p| p[0] == p[1] && p[1] == p[2])
+        .map(|p| p[0])
+        .collect();
+    assert!(greys.len() > 20, "{} grey levels", greys.len());
+
     // The text report shows counts and hours beside rates, and the misses.
     let text = stdout(&out1);
     assert!(
@@ -177,11 +218,11 @@ fn eval_refuses_bad_arguments_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let (pos, neg, _) = make_set(dir.path());
     let missing = dir.path().join("no-such-dir");
-    let png = dir.path().join("plot.png");
+    let gif = dir.path().join("plot.gif");
     let model = energy();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--negatives", s(&missing)], s(&missing)),
-        (vec!["--negatives", s(&neg), "--plot", s(&png)], s(&png)),
+        (vec!["--negatives", s(&neg), "--plot", s(&gif)], s(&gif)),
         (vec!["--negatives", s(&neg), "--snr", "5"], "noise"),
         (vec!["--negatives", s(&neg), "--keyword", "nope"], "nope"),
     ];

@@ -65,6 +65,18 @@ def _model_path(word, round_=None):
     return ms[-1]
 
 
+def _best_round(word: str, rounds: int) -> int:
+    """The round whose best checkpoint has the highest validation recall at zero validation false
+    accepts; ties go to the later round (it has seen more hard negatives)."""
+
+    scores = []
+    for r in range(rounds + 1):
+        best = load_json(word_dir(word) / f"train-r{r}.json", {}).get("best") or {}
+        scores.append((best.get("select", -1.0), r))
+        log(f"round {r}: validation recall at zero false accepts {best.get('select', float('nan')):.3f}")
+    return max(scores)[1]
+
+
 def stage_mine(a, round_: int):
     from .mine import mine
     from .train import load_model
@@ -213,8 +225,10 @@ def main(argv=None):
         _, _, tags = load_pool(a.word)
         _report_update(a.word, pool={"pos": a.pos, "neg": a.neg,
                                      "hard": int(np.char.startswith(tags.astype(str), "hard").sum())})
+        best_round = _best_round(a.word, a.rounds)
+        _report_update(a.word, best_round=best_round)
         with timed("calibrate", timings):
-            cal, m = stage_calibrate(a, _model_path(a.word, a.rounds))
+            cal, m = stage_calibrate(a, _model_path(a.word, best_round))
         with timed("export", timings):
             out = stage_export(a, m, cal)
         timings["total"] = round(time.time() - t0, 1)

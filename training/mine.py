@@ -46,6 +46,7 @@ def mine(word: str, round_: int, model, max_items: int = 2500, thr: float = 0.05
     src = src or load_sources(word, verbose=False)
     sources = [f"real:{c.name}" for c in src.corpora if c.hours("train") > 0]
     sources += [f"synth:{s.name}" for s in [src.adv, src.speech, *src.other_pos] if s is not None and s.clips]
+    sources += [f"noisy:{s}" for s in sources if not s.startswith("real:noise") and not s.startswith("real:music")]
     found = []
     stats = {}
     for s in tqdm(sources, desc=f"mine r{round_}", mininterval=2):
@@ -75,11 +76,8 @@ def mine(word: str, round_: int, model, max_items: int = 2500, thr: float = 0.05
     log(f"mining round {round_}: {len(found)} spots above {thr}, kept {len(items)} x {n_aug} augmentations")
     save_json(word_dir(word) / f"mine-r{round_}.json", {"stats": stats, "items": items[:200], "n_items": len(items)})
     if items:
-        # deterministic order and seeds; the first copy of each item is clean (the exact audio)
-        tasks = []
-        for a in range(n_aug):
-            for it in items:
-                tasks.append(dict(it, clean=(a == 0)))
+        # deterministic order and seeds; each copy is re-augmented like the positives
+        tasks = [dict(it) for _a in range(n_aug) for it in items]
         d = word_dir(word) / "pool"
         for p in d.glob(f"hard-r{round_}-*.npz"):
             p.unlink()  # a re-run mines with the current model: replace, don't mix

@@ -42,8 +42,8 @@ pub struct EvalArgs {
     /// Write the FRR / FA-per-hour curves as CSV.
     #[arg(long, value_name = "OUT")]
     csv: Option<PathBuf>,
-    /// Plot the curves (SVG).
-    #[arg(long, value_name = "OUT.svg")]
+    /// Plot the curves (SVG or PNG, by the file's extension).
+    #[arg(long, value_name = "OUT.svg|OUT.png")]
     plot: Option<PathBuf>,
     /// Seed of the stream construction (gaps, noise excerpts).
     #[arg(long, default_value_t = 42)]
@@ -58,10 +58,9 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
     if let Some(plot) = &args.plot {
-        let ext = plot.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if !ext.eq_ignore_ascii_case("svg") {
+        if eval::plot_format(plot).is_none() {
             return Err(format!(
-                "{}: only SVG plots are supported (this build has no font rasterizer for PNG); use a .svg path",
+                "{}: unknown plot format; use a .svg or .png file name",
                 plot.display()
             ));
         }
@@ -146,7 +145,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
         );
     }
     if let Some(path) = &args.plot {
-        if let Err(e) = eval::write_plot_svg(&report, path) {
+        if let Err(e) = eval::write_plot(&report, path) {
             report_error(&e.to_string());
             failed_outputs.push(path.display().to_string());
         }

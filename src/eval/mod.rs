@@ -15,7 +15,7 @@ pub use events::{events_from_scores, for_each_event, ScorePoint};
 pub use metrics::{
     counts, outcome, threshold_for_false_accepts, threshold_grid, Latency, Outcome, StreamTrace,
 };
-pub use plot::write_plot_svg;
+pub use plot::{plot_format, write_plot, PlotFormat};
 pub use streams::{active_end, active_power, collect_audio_files, mix_at_snr, SAMPLE_RATE};
 
 use crate::audio::read_audio;

@@ -1,46 +1,119 @@
-//! The FRR / FA-per-hour plot (SVG): one line per (model, condition).
+//! The FRR / FA-per-hour plot, as SVG or PNG: one line per (model, condition).
+//!
+//! PNG text needs a font rasterizer; the DejaVu Sans face is compiled in (crate `dejavu`), so a
+//! plot renders the same on a headless machine without system fonts.
 
 use super::EvalReport;
 use crate::{Error, Result};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// False-accept rates below this are drawn at it (a log axis has no zero).
 pub const FA_FLOOR: f64 = 0.01;
 
-/// Writes the curves of `report` as an SVG file: x = false accepts per hour (log scale,
-/// 0 drawn at [`FA_FLOOR`]), y = false-reject rate in percent.
-pub fn write_plot_svg(report: &EvalReport, path: &Path) -> Result<()> {
+/// Plot size in pixels (SVG user units).
+const SIZE: (u32, u32) = (900, 600);
+
+/// Writes the curves of `report` to `path`, as SVG or PNG by its extension: x = false accepts
+/// per hour (log scale, 0 drawn at [`FA_FLOOR`]), y = false-reject rate in percent.
+pub fn write_plot(report: &EvalReport, path: &Path) -> Result<()> {
     let fail = |e: String| Error::File {
         path: path.to_path_buf(),
         reason: format!("cannot draw the plot: {e}"),
     };
+    register_font().map_err(fail)?;
+    match plot_format(path) {
+        Some(PlotFormat::Svg) => {
+            let root = SVGBackend::new(path, SIZE).into_drawing_area();
+            draw(report, &root).map_err(fail)?;
+            root.present().map_err(|e| fail(e.to_string()))
+        }
+        Some(PlotFormat::Png) => {
+            let mut rgb = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+                draw(report, &root).map_err(fail)?;
+                root.present().map_err(|e| fail(e.to_string()))?;
+            }
+            write_png(path, &rgb).map_err(fail)
+        }
+        None => Err(fail(
+            "unknown plot format: use a .svg or .png file name".into(),
+        )),
+    }
+}
+
+/// The plot formats [`write_plot`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlotFormat {
+    Svg,
+    Png,
+}
+
+/// The format a plot path asks for (by extension, case-insensitive), if it is one we write.
+pub fn plot_format(path: &Path) -> Option<PlotFormat> {
+    let ext = path.extension()?.to_str()?;
+    if ext.eq_ignore_ascii_case("svg") {
+        Some(PlotFormat::Svg)
+    } else if ext.eq_ignore_ascii_case("png") {
+        Some(PlotFormat::Png)
+    } else {
+        None
+    }
+}
+
+fn register_font() -> std::result::Result<(), String> {
+    static REGISTERED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+                .map_err(|_| "the built-in DejaVu Sans font is unreadable".to_string())
+        })
+        .clone()
+}
+
+fn write_png(path: &Path, rgb: &[u8]) -> std::result::Result<(), String> {
+    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), SIZE.0, SIZE.1);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(rgb).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())
+}
+
+fn draw<DB: DrawingBackend>(
+    report: &EvalReport,
+    root: &DrawingArea<DB, Shift>,
+) -> std::result::Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let x_max = report
         .results
         .iter()
         .flat_map(|r| r.curve.iter().map(|p| p.fa_per_hour))
         .fold(1.0f64, f64::max)
         * 2.0;
-    let root = SVGBackend::new(path, (900, 600)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+    root.fill(&WHITE).map_err(err)?;
     let caption = format!(
         "FRR vs false accepts/hour ({} positives, {:.2} h negative audio)",
         report.positives,
         report.negative_hours()
     );
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(caption, ("sans-serif", 20))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(55)
         .build_cartesian_2d((FA_FLOOR..x_max).log_scale(), 0.0f64..100.0)
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(err)?;
     chart
         .configure_mesh()
         .x_desc("false accepts per hour (log; 0 drawn at 0.01)")
         .y_desc("false-reject rate (%)")
         .draw()
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(err)?;
     for (i, r) in report.results.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let mut points: Vec<(f64, f64)> = r
@@ -51,7 +124,7 @@ pub fn write_plot_svg(report: &EvalReport, path: &Path) -> Result<()> {
         points.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(|e| fail(e.to_string()))?
+            .map_err(err)?
             .label(format!("{} [{}]", r.model, r.condition))
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
@@ -62,7 +135,6 @@ pub fn write_plot_svg(report: &EvalReport, path: &Path) -> Result<()> {
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
-        .map_err(|e| fail(e.to_string()))?;
-    root.present().map_err(|e| fail(e.to_string()))?;
+        .map_err(err)?;
     Ok(())
 }

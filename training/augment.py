@@ -144,6 +144,25 @@ def band_limit(x: np.ndarray, rng) -> np.ndarray:
     return np.asarray(y, dtype=np.float32)
 
 
+def peaking_eq(x: np.ndarray, rng, n_max: int = 3) -> np.ndarray:
+    """1..n_max random peaking filters (RBJ biquads: centre 150-6000 Hz log-uniform, +-8 dB, Q
+    0.5-2.5): the colouring of different microphones, enclosures and vocal tracts, which band
+    limiting alone does not cover."""
+    from scipy.signal import lfilter
+
+    y = x.astype(np.float64)
+    for _ in range(int(rng.integers(1, n_max + 1))):
+        f0 = float(np.exp(rng.uniform(np.log(150.0), np.log(6000.0))))
+        gain_db, q = rng.uniform(-8.0, 8.0), rng.uniform(0.5, 2.5)
+        a_lin = 10 ** (gain_db / 40)
+        w0 = 2 * np.pi * f0 / SR
+        alpha = np.sin(w0) / (2 * q)
+        b = np.array([1 + alpha * a_lin, -2 * np.cos(w0), 1 - alpha * a_lin])
+        a = np.array([1 + alpha / a_lin, -2 * np.cos(w0), 1 - alpha / a_lin])
+        y = lfilter(b / a[0], a / a[0], y)
+    return y.astype(np.float32)
+
+
 def set_level(x: np.ndarray, rng, lo_db: float = -30.0, hi_db: float = -1.0) -> np.ndarray:
     """Scale so the peak sits at a random level in dBFS; keeps within [-1, 1)."""
     peak = np.abs(x).max() + 1e-9

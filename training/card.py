@@ -47,11 +47,13 @@ def write_card(word: str, onnx_path: Path) -> Path:
       "right after it (45%), or real speech after it\n"
       "- room: pyroomacoustics shoebox RIR bank (200 rooms, RT60 0.1-0.8 s), 50%\n"
       "- noise: real noise and music (train split), real babble, coloured noise; SNR 0-30 dB, 70%\n"
-      "- microphone: high-pass 100-400 Hz, low-pass 3.4-7.8 kHz (50%), self-noise floor, level -30..-1 dBFS "
-      "peak\n"
+      "- microphone: 1-3 random peaking EQs (150 Hz-6 kHz, +-8 dB; 50%), high-pass 100-400 Hz, low-pass "
+      "3.4-7.8 kHz (50%), self-noise floor, level -30..-1 dBFS peak\n"
       "- SpecAugment on features: 2 time masks (<= 10 frames), 2 coefficient masks (<= 3)\n"
       "- negatives: real speech (+ overlapping TTS), TTS sentences, TTS near-misses and other wake words "
-      "embedded like positives, truncated starts of the word, noise/music, near-silence\n")
+      "embedded like positives, truncated starts of the word, noise/music, near-silence\n"
+      "- mined hard negatives: found on the clean train-split streams and on copies under real noise at "
+      "0-15 dB SNR, then re-augmented exactly like the positives (so no condition is a cue for the word)\n")
     a("## Model\n")
     m = rep.get("model", {})
     a(f"Causal temporal CNN, time last: fixed per-feature normalisation -> causal Conv1d(20->{m.get('channels')}, "

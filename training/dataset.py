@@ -38,6 +38,7 @@ class Knobs:
     snr_lo: float = 0.0
     snr_hi: float = 30.0
     p_band: float = 0.5
+    p_eq: float = 0.5
     p_pitch: float = 0.3
     speed_lo: float = 0.85
     speed_hi: float = 1.15
@@ -203,6 +204,8 @@ def finish(src: Sources, rng, seq: np.ndarray, k: Knobs, light: bool = False) ->
     # microphone self-noise floor, always: TTS clips carry digital silence that real microphones never
     # give, and a model must not learn "digital silence around it" as a cue for the word
     x = x + A.coloured_noise(len(x), rng) * (A.active_rms(x) * 10 ** (-rng.uniform(35, 70) / 20))
+    if rng.random() < k.p_eq:
+        x = A.peaking_eq(x, rng)
     if rng.random() < k.p_band:
         x = A.band_limit(x, rng)
     return A.set_level(x, rng)
@@ -433,7 +436,7 @@ def load_pool(word: str, names: list[str] | None = None):
     return np.concatenate(Xs), np.concatenate(Ys), np.array(tags)
 
 
-POOL_VERSION = 2
+POOL_VERSION = 3  # 3: random peaking EQ in finish()
 
 
 def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool = True, fresh: bool = False):

@@ -48,6 +48,9 @@ mkdir -p "$CACHE/npm"
 if ! ls "$CACHE/npm"/kokoro-js-1.2.1.tgz >/dev/null 2>&1; then
     (cd "$CACHE/npm" && npm pack kokoro-js@1.2.1)
 fi
+if [ ! -f "$CACHE/npm/package/voices/af_heart.bin" ]; then
+    tar -xzf "$CACHE/npm/kokoro-js-1.2.1.tgz" -C "$CACHE/npm" package/voices
+fi
 
 "$VENV/bin/python" -c "import torch, onnx, onnxruntime, pyroomacoustics, librosa, soundfile; print('python ok, torch', torch.__version__)"
 echo "done: source $VENV/bin/activate; python -m training make --word alexa --out models/alexa.onnx"

@@ -48,6 +48,7 @@ def write_atomic(path: str, audio: np.ndarray, sr: int = SR) -> None:
 
 def append_line(path: str, line: str) -> None:
     """Append one line with a single O_APPEND write (safe across concurrent processes)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, (line.rstrip("\n") + "\n").encode("utf-8"))

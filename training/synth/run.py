@@ -259,6 +259,8 @@ def main(argv=None):
                 err = "silent"
             elif not lo <= dur <= hi:
                 err = f"duration {dur:.2f}s outside [{lo},{hi}]"
+        except voices.SetupError:
+            raise  # not the clip's fault: recording it as failed would skip it forever
         except Exception as e:  # noqa: BLE001 - one failed clip must not stop the run
             err = f"{type(e).__name__}: {e}"[:300]
         dt = time.time() - t0

@@ -6,6 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+
+class SetupError(RuntimeError):
+    """The machine is not set up (training/setup.sh): stops a run instead of failing clips."""
+
+
 CACHE = Path(os.environ.get("HUSHWORD_CACHE", Path.home() / ".cache" / "hushword"))
 KOKORO_JS_VOICES = CACHE / "npm" / "package" / "voices"
 
@@ -45,7 +50,7 @@ def load_voice(name: str) -> np.ndarray:
     if name not in _cache:
         p = KOKORO_JS_VOICES / f"{name}.bin"
         if not p.exists():
-            raise FileNotFoundError(
+            raise SetupError(
                 f"{p} missing: run `npm pack kokoro-js@1.2.1` in {CACHE / 'npm'} and untar it")
         _cache[name] = np.fromfile(p, dtype=np.float32).reshape(-1, 256)
     return _cache[name]

@@ -130,6 +130,9 @@ extern "C" {
 
 // Fills `*config` with the defaults: 2000 ms pre-roll, no post-roll, smoothing 2,
 // 1500 ms refractory period, the models' own thresholds, a queue of 4 detections.
+//
+// # Safety
+// `config` is NULL or writable for one struct.
 int hushword_config_default(struct HushwordConfig *config);
 
 // Loads the model from `length` bytes of ONNX at `model` (copied; the caller keeps its

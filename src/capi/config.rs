@@ -136,8 +136,11 @@ fn invalid(message: String) -> Failure {
 
 /// Fills `*config` with the defaults: 2000 ms pre-roll, no post-roll, smoothing 2,
 /// 1500 ms refractory period, the models' own thresholds, a queue of 4 detections.
+///
+/// # Safety
+/// `config` is NULL or writable for one struct.
 #[no_mangle]
-pub extern "C" fn hushword_config_default(config: *mut HushwordConfig) -> c_int {
+pub unsafe extern "C" fn hushword_config_default(config: *mut HushwordConfig) -> c_int {
     super::status::guard("hushword_config_default", || -> Outcome {
         if config.is_null() {
             return Err(Failure::null("config"));

@@ -395,19 +395,14 @@ fn bad_configs_fail_with_the_field_named() {
         keyword: keyword.as_ptr(),
         threshold,
     };
-    let cases: Vec<(Box<dyn Fn(&mut HushwordConfig)>, &str)> = vec![
-        (
-            Box::new(|c| c.queue_capacity = 0),
-            "config.queue_capacity 0",
-        ),
-        (
-            Box::new(|c| c.queue_capacity = 5000),
-            "config.queue_capacity 5000",
-        ),
-        (Box::new(|c| c.threshold = 1.5), "config.threshold 1.5"),
-        (Box::new(|c| c.threshold = f32::NAN), "config.threshold NaN"),
-        (Box::new(|c| c.pre_roll_ms = 70_000), "pre_roll_ms 70000"),
-        (Box::new(|c| c.smoothing = 0), "smoothing 0"),
+    type Change = fn(&mut HushwordConfig);
+    let cases: [(Change, &str); 6] = [
+        (|c| c.queue_capacity = 0, "config.queue_capacity 0"),
+        (|c| c.queue_capacity = 5000, "config.queue_capacity 5000"),
+        (|c| c.threshold = 1.5, "config.threshold 1.5"),
+        (|c| c.threshold = f32::NAN, "config.threshold NaN"),
+        (|c| c.pre_roll_ms = 70_000, "pre_roll_ms 70000"),
+        (|c| c.smoothing = 0, "smoothing 0"),
     ];
     for (change, message) in cases {
         let mut cfg = config();

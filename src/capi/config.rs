@@ -65,7 +65,7 @@ impl HushwordConfig {
     /// # Safety
     /// `keyword_thresholds` must point to `keyword_threshold_count` readable entries whose
     /// `keyword`s are NULL or NUL-terminated (the header's contract).
-    pub(crate) unsafe fn to_detector_config(
+    pub(crate) unsafe fn detector_config(
         &self,
         keywords: &[String],
     ) -> Result<DetectorConfig, Failure> {

@@ -72,7 +72,7 @@ impl HushwordDetector {
             .first()
             .map_or(0, |m| m.metadata().frontend.sample_rate);
         // SAFETY: the config's pointers follow the header's contract.
-        let detector_config = unsafe { config.to_detector_config(&keywords) }?;
+        let detector_config = unsafe { config.detector_config(&keywords) }?;
         let post_roll_samples = u64::from(config.post_roll_ms) * u64::from(rate) / 1000;
         let detector = Detector::new(models, detector_config)?;
         let keywords = keywords

@@ -194,7 +194,7 @@ int hushword_memory_bytes_for_model(const uint8_t *model,
 //
 // # Safety
 // `detector` is a live handle; `bytes` is writable.
-int hushword_detector_memory_bytes(struct HushwordDetector *detector, size_t *bytes);
+int hushword_detector_memory_bytes(const struct HushwordDetector *detector, size_t *bytes);
 
 // Streams `count` 16-bit mono samples at the model's rate (16 kHz), any chunk size.
 // Detections go to the queue for `hushword_poll`. Allocates nothing (beyond what the model
@@ -248,13 +248,13 @@ int hushword_reset(struct HushwordDetector *detector);
 //
 // # Safety
 // `detector` is a live handle; `samples` is writable.
-int hushword_samples_seen(struct HushwordDetector *detector, uint64_t *samples);
+int hushword_samples_seen(const struct HushwordDetector *detector, uint64_t *samples);
 
 // Detections dropped unpolled because the queue was full, since creation (not reset).
 //
 // # Safety
 // `detector` is a live handle; `dropped` is writable.
-int hushword_dropped_detections(struct HushwordDetector *detector, uint64_t *dropped);
+int hushword_dropped_detections(const struct HushwordDetector *detector, uint64_t *dropped);
 
 // The message of the last failing `hushword_*` call on the calling thread, as a
 // NUL-terminated UTF-8 string naming the function, the value and the problem ("" if none

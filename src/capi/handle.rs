@@ -137,13 +137,30 @@ impl Drop for HushwordDetector {
 unsafe fn handle<'a>(ptr: *mut HushwordDetector) -> Result<&'a mut HushwordDetector, Failure> {
     // SAFETY: per the function's contract.
     let handle = unsafe { ptr.as_mut() }.ok_or_else(|| Failure::null("detector"))?;
+    usable(handle)?;
+    Ok(handle)
+}
+
+/// Read-only access for queries; same checks as [`handle`].
+///
+/// # Safety
+/// As for [`handle`].
+unsafe fn handle_ref<'a>(ptr: *const HushwordDetector) -> Result<&'a HushwordDetector, Failure> {
+    // SAFETY: per the function's contract.
+    let handle = unsafe { ptr.as_ref() }.ok_or_else(|| Failure::null("detector"))?;
+    usable(handle)?;
+    Ok(handle)
+}
+
+/// Refuses a handle left mid-operation by a caught panic.
+fn usable(handle: &HushwordDetector) -> Result<(), Failure> {
     if handle.busy {
         return Err(Failure::new(
             HushwordStatus::Internal,
             "this detector failed internally earlier and can only be freed",
         ));
     }
-    Ok(handle)
+    Ok(())
 }
 
 /// Writes `value` through a non-NULL out-pointer named `what`.
@@ -358,12 +375,12 @@ pub unsafe extern "C" fn hushword_memory_bytes_for_model(
 /// `detector` is a live handle; `bytes` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn hushword_detector_memory_bytes(
-    detector: *mut HushwordDetector,
+    detector: *const HushwordDetector,
     bytes: *mut usize,
 ) -> c_int {
     guard("hushword_detector_memory_bytes", || {
         // SAFETY: per this function's contract.
-        let size = unsafe { handle(detector) }?.memory_bytes();
+        let size = unsafe { handle_ref(detector) }?.memory_bytes();
         // SAFETY: per this function's contract.
         unsafe { put(bytes, "bytes", size) }?;
         Ok(HushwordStatus::Ok)
@@ -559,12 +576,12 @@ pub unsafe extern "C" fn hushword_reset(detector: *mut HushwordDetector) -> c_in
 /// `detector` is a live handle; `samples` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn hushword_samples_seen(
-    detector: *mut HushwordDetector,
+    detector: *const HushwordDetector,
     samples: *mut u64,
 ) -> c_int {
     guard("hushword_samples_seen", || {
         // SAFETY: per this function's contract.
-        let seen = unsafe { handle(detector) }?.detector.samples_seen();
+        let seen = unsafe { handle_ref(detector) }?.detector.samples_seen();
         // SAFETY: per this function's contract.
         unsafe { put(samples, "samples", seen) }?;
         Ok(HushwordStatus::Ok)
@@ -577,12 +594,12 @@ pub unsafe extern "C" fn hushword_samples_seen(
 /// `detector` is a live handle; `dropped` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn hushword_dropped_detections(
-    detector: *mut HushwordDetector,
+    detector: *const HushwordDetector,
     dropped: *mut u64,
 ) -> c_int {
     guard("hushword_dropped_detections", || {
         // SAFETY: per this function's contract.
-        let count = unsafe { handle(detector) }?.queue.dropped();
+        let count = unsafe { handle_ref(detector) }?.queue.dropped();
         // SAFETY: per this function's contract.
         unsafe { put(dropped, "dropped", count) }?;
         Ok(HushwordStatus::Ok)

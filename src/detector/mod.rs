@@ -15,7 +15,8 @@
 //! Raw audio is held only in [`preroll`] (fixed size, wiped on [`Detector::reset`] and on
 //! drop). After construction, pushing audio allocates nothing unless a detection is made
 //! (its pre-roll `Vec` and keyword `String`), apart from what tract allocates inside a model
-//! evaluation.
+//! evaluation; with a [`DetectionSink`] that copies into storage of its own
+//! ([`Detector::push_i16_into`]) detections allocate nothing either.
 //!
 //! ```
 //! use hushword::{Detector, DetectorConfig, WakeWordModel};
@@ -39,6 +40,7 @@
 
 mod history;
 pub mod preroll;
+mod sink;
 mod track;
 
 use crate::frontend::MfccFrontend;
@@ -47,6 +49,7 @@ use crate::{Error, Result};
 use history::FrameHistory;
 use preroll::{PostRoll, PreRoll};
 use serde::{Deserialize, Serialize};
+pub use sink::{DetectionEvent, DetectionSink};
 use track::KeywordTrack;
 
 /// Longest pre- or post-roll accepted (60 s): bounds the memory a config can ask for.
@@ -277,6 +280,12 @@ impl Detector {
     /// Cannot fail on input; a failed model evaluation (see [`Self::push_f32`]) scores 0
     /// and is counted in [`Self::evaluation_failures`].
     pub fn push_i16(&mut self, samples: &[i16], out: &mut Vec<Detection>) {
+        self.push_i16_into(samples, out);
+    }
+
+    /// Like [`Self::push_i16`], handing each detection to `sink` as it happens; the push
+    /// allocates nothing if the sink does not (beyond tract's own per-evaluation allocations).
+    pub fn push_i16_into(&mut self, samples: &[i16], sink: &mut dyn DetectionSink) {
         let mut scratch = std::mem::take(&mut self.scratch);
         for block in samples.chunks(scratch.len().max(1)) {
             let converted = &mut scratch[..block.len()];
@@ -284,7 +293,7 @@ impl Detector {
                 *f = f32::from(s) / 32768.0;
             }
             // Finite by construction, so the front end cannot refuse it.
-            let _ = self.process(converted, out, &mut |_| {});
+            let _ = self.process(converted, sink, &mut |_| {});
         }
         self.scratch = scratch;
     }
@@ -406,7 +415,7 @@ impl Detector {
     fn process(
         &mut self,
         samples: &[f32],
-        out: &mut Vec<Detection>,
+        sink: &mut dyn DetectionSink,
         on_score: &mut dyn FnMut(ScoreSample),
     ) -> Result<()> {
         let config = self.frontend.config();
@@ -422,7 +431,7 @@ impl Detector {
             core.postroll.capture(piece);
             core.samples_seen += piece.len() as u64;
             self.frontend
-                .push_f32(piece, |frame| core.on_frame(frame, out, on_score))?;
+                .push_f32(piece, |frame| core.on_frame(frame, sink, on_score))?;
             rest = tail;
         }
         Ok(())
@@ -434,7 +443,7 @@ impl Core {
     fn on_frame(
         &mut self,
         frame: &[f32],
-        out: &mut Vec<Detection>,
+        sink: &mut dyn DetectionSink,
         on_score: &mut dyn FnMut(ScoreSample),
     ) {
         self.frames_seen += 1;
@@ -466,16 +475,14 @@ impl Core {
                 });
                 if track.decide(score, position, self.refractory_samples) {
                     fired = true;
-                    let mut pre_roll =
-                        Vec::with_capacity(self.pre_roll_samples.min(self.preroll.len()));
-                    self.preroll.copy_last(self.pre_roll_samples, &mut pre_roll);
-                    out.push(Detection {
-                        keyword: slot.model.metadata().keywords[keyword_index].clone(),
+                    sink.on_detection(&DetectionEvent {
+                        keyword: &slot.model.metadata().keywords[keyword_index],
+                        keyword_index: slot.first_track + keyword_index,
                         score,
                         position,
                         start: position.saturating_sub(slot.word_samples),
                         end: position,
-                        pre_roll,
+                        pre_roll: self.preroll.last(self.pre_roll_samples),
                     });
                 }
             }

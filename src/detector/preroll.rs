@@ -60,19 +60,26 @@ impl PreRoll {
 
     /// Appends the last `min(n, len)` samples to `out`, oldest first; returns how many.
     pub fn copy_last(&self, n: usize, out: &mut Vec<f32>) -> usize {
+        let [older, newer] = self.last(n);
+        out.extend_from_slice(older);
+        out.extend_from_slice(newer);
+        older.len() + newer.len()
+    }
+
+    /// The last `min(n, len)` samples as two slices of the ring, oldest first (the second
+    /// is empty unless they wrap): lets a caller copy them out without allocating.
+    pub fn last(&self, n: usize) -> [&[f32]; 2] {
         let n = n.min(self.filled);
         let cap = self.buf.len();
         if n == 0 {
-            return 0;
+            return [&[], &[]];
         }
         let start = (self.write + cap - n) % cap;
         if start + n <= cap {
-            out.extend_from_slice(&self.buf[start..start + n]);
+            [&self.buf[start..start + n], &[]]
         } else {
-            out.extend_from_slice(&self.buf[start..]);
-            out.extend_from_slice(&self.buf[..start + n - cap]);
+            [&self.buf[start..], &self.buf[..start + n - cap]]
         }
-        n
     }
 
     /// Forgets and wipes everything held.
@@ -166,10 +173,10 @@ impl PostRoll {
 }
 
 /// Overwrites `buf` with zeros in a way the optimizer must keep even right before a free.
-pub(crate) fn wipe(buf: &mut [f32]) {
+pub(crate) fn wipe<T: Copy + Default>(buf: &mut [T]) {
     for sample in buf.iter_mut() {
-        // SAFETY: `sample` is a valid, aligned, exclusive reference to an f32.
-        unsafe { std::ptr::write_volatile(sample, 0.0) };
+        // SAFETY: `sample` is a valid, aligned, exclusive reference to a `T`.
+        unsafe { std::ptr::write_volatile(sample, T::default()) };
     }
     compiler_fence(Ordering::SeqCst);
 }

@@ -614,6 +614,24 @@ mod tests {
     }
 
     #[test]
+    fn counters_start_only_on_a_fresh_stream_and_in_phase() {
+        let model = || WakeWordModel::from_bytes(ENERGY, "energy").unwrap();
+        let mut d = Detector::new(vec![model()], DetectorConfig::default()).unwrap();
+        // energy.onnx evaluates every 2 frames: an odd start would shift the phase.
+        assert!(d.start_counters_at_frame(3).is_err());
+        assert!(d.start_counters_at_frame(u64::MAX / 2).is_err());
+        d.start_counters_at_frame(1 << 30).unwrap();
+        assert_eq!(d.samples_seen(), 160 << 30);
+        assert_eq!(d.frames_seen(), 1 << 30);
+        let mut events = Vec::new();
+        d.push_f32(&[0.0; 10], &mut events).unwrap();
+        assert!(d.start_counters_at_frame(2).is_err());
+        d.reset();
+        assert_eq!(d.samples_seen(), 0);
+        d.start_counters_at_frame(2).unwrap();
+    }
+
+    #[test]
     fn ring_capacity_is_the_larger_of_pre_roll_and_hop() {
         let model = || WakeWordModel::from_bytes(ENERGY, "energy").unwrap();
         let none = DetectorConfig {

@@ -17,31 +17,68 @@ pub const TARGET_SAMPLE_RATE: u32 = 16_000;
 /// `rate / gcd(rate, 16000)` blocks.
 const RESAMPLE_CHUNK: usize = 4096;
 
+/// Lowest and highest file sample rates accepted. Outside this range a header is taken to be
+/// corrupt: a rate like 4 294 967 291 Hz (prime) would make the FFT resampler plan a
+/// transform of billions of points.
+pub const SAMPLE_RATE_RANGE: std::ops::RangeInclusive<u32> = 1_000..=384_000;
+
+/// Most samples pre-allocated on the word of a header. A header is untrusted: a 44-byte file
+/// may claim 2^32 samples, so buffers start at most this big and grow only with real data.
+const MAX_PREALLOCATED_SAMPLES: usize = 1 << 20;
+
 /// Reads a WAV (8/16/24/32-bit int, 32-bit float) or FLAC file as mono f32 at 16 kHz.
 ///
-/// Channels are down-mixed by their mean. Other rates are converted with rubato's
-/// `FftFixedInOut`, a synchronous FFT resampler: the signal is resampled exactly by the
-/// ratio `16000 / rate` with an FFT-domain low-pass at the lower Nyquist frequency (no
-/// interpolation error, little aliasing), its delay removed and the output trimmed to
-/// `round(len * 16000 / rate)` samples. Errors are [`Error::File`] naming the path and the
-/// cause: missing/unreadable, not WAV or FLAC, unsupported encoding, truncated, empty,
-/// non-finite samples.
+/// Channels are down-mixed by their mean. Other rates (within [`SAMPLE_RATE_RANGE`]) are
+/// converted with rubato's `FftFixedInOut`, a synchronous FFT resampler: the signal is
+/// resampled exactly by the ratio `16000 / rate` with an FFT-domain low-pass at the lower
+/// Nyquist frequency (no interpolation error, little aliasing), its delay removed and the
+/// output trimmed to `round(len * 16000 / rate)` samples. Errors are [`Error::File`] naming
+/// the path and the cause: missing/unreadable, not WAV or FLAC, unsupported encoding or
+/// rate, truncated, empty, non-finite samples.
 pub fn read_audio(path: &Path) -> Result<Vec<f32>> {
-    let fail = |reason: String| Error::File {
+    let file = std::fs::File::open(path).map_err(|e| Error::File {
         path: path.to_path_buf(),
+        reason: format!("cannot open: {e}"),
+    })?;
+    read_audio_from(BufReader::new(file), path)
+}
+
+/// [`read_audio`] on bytes already in memory; `source` names them in errors.
+///
+/// ```
+/// use std::path::Path;
+/// let err = hushword::audio::read_audio_bytes(b"RIFF", Path::new("clip.wav")).unwrap_err();
+/// assert!(err.to_string().starts_with("clip.wav: not a readable WAV file"));
+/// ```
+pub fn read_audio_bytes(bytes: &[u8], source: &Path) -> Result<Vec<f32>> {
+    read_audio_from(bytes, source)
+}
+
+/// [`read_audio`] on any reader (a file, a socket, a slice); `source` names it in errors.
+/// The format is recognised from the first four bytes, which are then fed back to the decoder,
+/// so the reader need not seek.
+pub fn read_audio_from(mut reader: impl Read, source: &Path) -> Result<Vec<f32>> {
+    let fail = |reason: String| Error::File {
+        path: source.to_path_buf(),
         reason,
     };
-    let mut file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
     let mut magic = [0u8; 4];
-    let got = read_up_to(&mut file, &mut magic).map_err(|e| fail(format!("cannot read: {e}")))?;
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
+    let got = read_up_to(&mut reader, &mut magic).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let whole = (&magic[..got]).chain(reader);
     let decoded = match &magic[..got] {
-        b"RIFF" => read_wav(BufReader::new(file)),
-        b"fLaC" => read_flac(BufReader::new(file)),
+        b"RIFF" => read_wav(whole),
+        b"fLaC" => read_flac(whole),
         _ => Err("not a WAV (RIFF) or FLAC file".to_string()),
     }
     .map_err(&fail)?;
     let Decoded { mono, sample_rate } = decoded;
+    if !SAMPLE_RATE_RANGE.contains(&sample_rate) {
+        return Err(fail(format!(
+            "sample rate {sample_rate} Hz is outside the supported {}..={} Hz",
+            SAMPLE_RATE_RANGE.start(),
+            SAMPLE_RATE_RANGE.end()
+        )));
+    }
     if mono.is_empty() {
         return Err(fail("the file holds no samples".to_string()));
     }
@@ -128,7 +165,7 @@ fn collect_wav<S, R: Read>(
 where
     S: hound::Sample,
 {
-    let mut out = Vec::with_capacity(promised.min(1 << 28));
+    let mut out = Vec::with_capacity(promised.min(MAX_PREALLOCATED_SAMPLES));
     for sample in samples {
         match sample {
             Ok(s) => out.push(convert(s)),
@@ -156,7 +193,7 @@ fn read_flac(reader: impl Read) -> std::result::Result<Decoded, String> {
     let channels = info.channels as usize;
     let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f64;
     let promised = info.samples.map(|frames| frames as usize * channels);
-    let mut interleaved = Vec::with_capacity(promised.unwrap_or(0).min(1 << 28));
+    let mut interleaved = Vec::with_capacity(promised.unwrap_or(0).min(MAX_PREALLOCATED_SAMPLES));
     for sample in reader.samples() {
         match sample {
             Ok(s) => interleaved.push((f64::from(s) * scale) as f32),

@@ -239,7 +239,13 @@ impl Detector {
 
     /// Streams f32 samples in [-1, 1); detections are appended to `out`.
     ///
-    /// Non-finite samples are refused with [`Error::Audio`] before anything is consumed.
+    /// Non-finite samples (NaN, +inf, -inf) are refused, not sanitised: the whole chunk is
+    /// rejected with [`Error::Audio`] naming the first bad sample before anything is
+    /// consumed, so the stream state is unchanged and the caller may drop or repair the
+    /// chunk (silently zeroing would hide a broken capture path). Finite samples outside
+    /// [-1, 1) are accepted as they are; absurd magnitudes (near `f32::MAX`) overflow the
+    /// features, score as no detection, and the detector recovers once they leave the
+    /// model's window (docs/robustness.md).
     /// If a model evaluation fails (it cannot once the model loaded, short of a tract bug),
     /// the whole chunk is still consumed, that evaluation scores 0 and an [`Error::Model`]
     /// is returned at the end.
@@ -321,6 +327,43 @@ impl Detector {
         preroll::wipe(&mut self.scratch);
         core.samples_seen = 0;
         core.frames_seen = 0;
+    }
+
+    /// Test hook: starts the counters `frames` hops into the stream, as if `frames * hop`
+    /// samples had been streamed and forgotten, so that tests can check the 64-bit position
+    /// arithmetic past 2^32 samples without streaming 74 hours of audio. Positions of later
+    /// detections are exactly `frames * hop` larger than in a fresh detector. Only allowed
+    /// before any audio (or right after [`Self::reset`]); `frames` must be a multiple of
+    /// every model's `hop_frames` so evaluations keep their phase. Not for production use.
+    #[doc(hidden)]
+    pub fn start_counters_at_frame(&mut self, frames: u64) -> Result<()> {
+        let hop = self.frontend.config().hop_length as u64;
+        let bad = |msg: String| Err(Error::Config(format!("start_counters_at_frame: {msg}")));
+        if self.core.samples_seen != 0 {
+            return bad("audio was already pushed".to_string());
+        }
+        if let Some(slot) = self
+            .core
+            .slots
+            .iter()
+            .find(|s| !frames.is_multiple_of(s.model.metadata().hop_frames as u64))
+        {
+            return bad(format!(
+                "{frames} is not a multiple of hop_frames {}",
+                slot.model.metadata().hop_frames
+            ));
+        }
+        let Some(samples) = frames
+            .checked_mul(hop)
+            .filter(|s| s.checked_add(1 << 40).is_some())
+        else {
+            return bad(format!(
+                "{frames} frames overflow the 64-bit sample counter"
+            ));
+        };
+        self.core.frames_seen = frames;
+        self.core.samples_seen = samples;
+        Ok(())
     }
 
     /// Samples consumed since construction or [`Self::reset`].
@@ -575,6 +618,24 @@ mod tests {
             .all(|s| s.window.iter().all(|&v| v == 0.0)));
         let mut post = Vec::new();
         assert_eq!(detector.drain_post_roll(&mut post), 0);
+    }
+
+    #[test]
+    fn counters_start_only_on_a_fresh_stream_and_in_phase() {
+        let model = || WakeWordModel::from_bytes(ENERGY, "energy").unwrap();
+        let mut d = Detector::new(vec![model()], DetectorConfig::default()).unwrap();
+        // energy.onnx evaluates every 2 frames: an odd start would shift the phase.
+        assert!(d.start_counters_at_frame(3).is_err());
+        assert!(d.start_counters_at_frame(u64::MAX / 2).is_err());
+        d.start_counters_at_frame(1 << 30).unwrap();
+        assert_eq!(d.samples_seen(), 160 << 30);
+        assert_eq!(d.frames_seen(), 1 << 30);
+        let mut events = Vec::new();
+        d.push_f32(&[0.0; 10], &mut events).unwrap();
+        assert!(d.start_counters_at_frame(2).is_err());
+        d.reset();
+        assert_eq!(d.samples_seen(), 0);
+        d.start_counters_at_frame(2).unwrap();
     }
 
     #[test]

@@ -1,0 +1,202 @@
+//! Bad and extreme audio files, fed to `read_audio_bytes` as bytes.
+
+use super::alloc_meter::peak_growth;
+use super::{expect, Case};
+use std::path::Path;
+
+/// A canonical 44-byte WAV header followed by `data`; `claimed` is the data chunk's size.
+fn wav(format: u16, channels: u16, rate: u32, bits: u16, claimed: u32, data: &[u8]) -> Vec<u8> {
+    let block = channels * bits.div_ceil(8);
+    let mut v = Vec::new();
+    v.extend_from_slice(b"RIFF");
+    v.extend_from_slice(&(36 + claimed).to_le_bytes());
+    v.extend_from_slice(b"WAVEfmt ");
+    v.extend_from_slice(&16u32.to_le_bytes());
+    v.extend_from_slice(&format.to_le_bytes());
+    v.extend_from_slice(&channels.to_le_bytes());
+    v.extend_from_slice(&rate.to_le_bytes());
+    v.extend_from_slice(&(rate.wrapping_mul(u32::from(block))).to_le_bytes());
+    v.extend_from_slice(&block.to_le_bytes());
+    v.extend_from_slice(&bits.to_le_bytes());
+    v.extend_from_slice(b"data");
+    v.extend_from_slice(&claimed.to_le_bytes());
+    v.extend_from_slice(data);
+    v
+}
+
+/// 16-bit mono PCM at `rate` with `n` samples of a ramp, header honest.
+fn pcm16(rate: u32, n: usize) -> Vec<u8> {
+    let data: Vec<u8> = (0..n)
+        .flat_map(|i| ((i as i16).wrapping_mul(97)).to_le_bytes())
+        .collect();
+    wav(1, 1, rate, 16, data.len() as u32, &data)
+}
+
+/// 32-bit float mono at 16 kHz holding `samples`.
+fn float32(samples: &[f32]) -> Vec<u8> {
+    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    wav(3, 1, 16_000, 32, data.len() as u32, &data)
+}
+
+fn read(bytes: &[u8]) -> hushword::Result<Vec<f32>> {
+    hushword::audio::read_audio_bytes(bytes, Path::new("clip.wav"))
+}
+
+/// Passes if reading fails with a message containing `needle`; observed = the message.
+fn refused(bytes: &[u8], needle: &str) -> Result<String, String> {
+    match read(bytes) {
+        Ok(s) => Err(format!("accepted {} samples", s.len())),
+        Err(e) => expect(e.to_string().contains(needle), format!("error: {e}")),
+    }
+}
+
+/// Passes if reading gives exactly `n` finite samples.
+fn accepted(bytes: &[u8], n: usize) -> Result<String, String> {
+    match read(bytes) {
+        Ok(s) => expect(
+            s.len() == n && s.iter().all(|v| v.is_finite()),
+            format!("{} finite samples at 16 kHz", s.len()),
+        ),
+        Err(e) => Err(format!("error: {e}")),
+    }
+}
+
+pub fn cases() -> Vec<Case> {
+    const AREA: &str = "audio file";
+    vec![
+        Case {
+            area: AREA,
+            input: "empty file (0 bytes)",
+            expected: "error: not WAV or FLAC",
+            check: || refused(&[], "not a WAV (RIFF) or FLAC file"),
+        },
+        Case {
+            area: AREA,
+            input: "text file (`hello world`)",
+            expected: "error: not WAV or FLAC",
+            check: || refused(b"hello world", "not a WAV (RIFF) or FLAC file"),
+        },
+        Case {
+            area: AREA,
+            input: "`RIFF` and nothing else (4 bytes)",
+            expected: "error: not a readable WAV",
+            check: || refused(b"RIFF", "not a readable WAV file"),
+        },
+        Case {
+            area: AREA,
+            input: "header-only WAV (44 bytes, data chunk of 0 bytes)",
+            expected: "error: holds no samples",
+            check: || refused(&pcm16(16_000, 0), "holds no samples"),
+        },
+        Case {
+            area: AREA,
+            input: "WAV with 1 sample",
+            expected: "1 sample",
+            check: || accepted(&pcm16(16_000, 1), 1),
+        },
+        Case {
+            area: AREA,
+            input: "WAV with 399 samples (less than one 400-sample frame)",
+            expected: "399 samples",
+            check: || accepted(&pcm16(16_000, 399), 399),
+        },
+        Case {
+            area: AREA,
+            input: "truncated WAV: header promises 1000 samples, file holds 500",
+            expected: "error: truncated, with both counts",
+            check: || {
+                let mut bytes = pcm16(16_000, 1000);
+                bytes.truncate(44 + 1000);
+                refused(&bytes, "truncated")
+            },
+        },
+        Case {
+            area: AREA,
+            input: "truncated WAV cut mid-sample (odd byte count)",
+            expected: "error: truncated",
+            check: || {
+                let mut bytes = pcm16(16_000, 10);
+                bytes.truncate(44 + 7);
+                refused(&bytes, "truncated")
+            },
+        },
+        Case {
+            area: AREA,
+            input: "44-byte WAV whose header claims 4 GiB of samples",
+            expected: "error: truncated; under 8 MiB allocated (not what the header claims)",
+            check: || {
+                let bytes = wav(1, 1, 16_000, 16, u32::MAX - 37, &[]);
+                let (result, peak) = peak_growth(|| refused(&bytes, "truncated"));
+                let result = result?;
+                expect(peak < 8 << 20, format!("{result}; peak heap growth {} KiB", peak >> 10))
+                    .map(|_| format!("{result}; peak heap growth under 8 MiB"))
+            },
+        },
+        Case {
+            area: AREA,
+            input: "WAV with sample rate 0",
+            expected: "error naming the rate",
+            check: || refused(&wav(1, 1, 0, 16, 2, &[1, 0]), "0 Hz"),
+        },
+        Case {
+            area: AREA,
+            input: "WAV at 2 147 483 629 Hz (found in review: the resampler planned a 2-billion-point FFT)",
+            expected: "error: rate outside the supported range",
+            check: || refused(&wav(1, 1, 2_147_483_629, 16, 2, &[1, 0]), "outside the supported"),
+        },
+        Case {
+            area: AREA,
+            input: "WAV at 999 Hz (below the supported range)",
+            expected: "error: rate outside the supported range",
+            check: || refused(&wav(1, 1, 999, 16, 2, &[1, 0]), "outside the supported"),
+        },
+        Case {
+            area: AREA,
+            input: "WAV at 44 101 Hz (odd rate, 4410 samples)",
+            expected: "resampled to round(n * 16000 / rate) = 1600 samples",
+            check: || accepted(&pcm16(44_101, 4410), 1600),
+        },
+        Case {
+            area: AREA,
+            input: "WAV with 0 channels",
+            expected: "error",
+            check: || refused(&wav(1, 0, 16_000, 16, 2, &[1, 0]), "clip.wav"),
+        },
+        Case {
+            area: AREA,
+            input: "WAV, 12-bit PCM",
+            expected: "error: unsupported or unreadable",
+            check: || refused(&wav(1, 1, 16_000, 12, 2, &[1, 0]), "clip.wav"),
+        },
+        Case {
+            area: AREA,
+            input: "32-bit float WAV holding NaN",
+            expected: "error: sample not finite, with its index",
+            check: || refused(&float32(&[0.0, f32::NAN]), "sample frame 1 is not finite"),
+        },
+        Case {
+            area: AREA,
+            input: "32-bit float WAV holding +inf",
+            expected: "error: sample not finite, with its index",
+            check: || refused(&float32(&[f32::INFINITY]), "sample frame 0 is not finite"),
+        },
+        Case {
+            area: AREA,
+            input: "32-bit float WAV holding -inf",
+            expected: "error: sample not finite, with its index",
+            check: || refused(&float32(&[0.5, f32::NEG_INFINITY]), "sample frame 1 is not finite"),
+        },
+        Case {
+            area: AREA,
+            input: "32-bit float WAV at +-1e30 (finite, absurd)",
+            expected: "accepted as is (the detector copes, see below)",
+            check: || accepted(&float32(&[1e30, -1e30, 0.0]), 3),
+        },
+        Case {
+            area: AREA,
+            input: "`fLaC` followed by garbage",
+            expected: "error: not a readable FLAC",
+            check: || refused(b"fLaC\x00\x00\x00\x22garbage", "not a readable FLAC file"),
+        },
+    ]
+}

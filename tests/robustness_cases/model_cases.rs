@@ -1,0 +1,103 @@
+//! Bad model files, fed to `WakeWordModel::from_bytes`.
+
+use super::{expect, Case};
+use hushword::WakeWordModel;
+
+const ALEXA: &[u8] = include_bytes!("../../models/alexa.onnx");
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(super::signals::model_path(name)).unwrap_or_default()
+}
+
+/// Passes if loading fails with a message containing `needle`; observed = the message.
+fn refused(bytes: &[u8], needle: &str) -> Result<String, String> {
+    match WakeWordModel::from_bytes(bytes, "m.onnx") {
+        Ok(_) => Err("loaded".to_string()),
+        Err(e) => expect(e.to_string().contains(needle), format!("error: {e}")),
+    }
+}
+
+/// The shipped model with `from` replaced by `to` (same length) inside its metadata JSON:
+/// a byte-level edit of the protobuf string, so no length prefix changes.
+fn alexa_edited(from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut bytes = ALEXA.to_vec();
+    if let Some(i) = bytes.windows(from.len()).position(|w| w == from.as_bytes()) {
+        bytes[i..i + to.len()].copy_from_slice(to.as_bytes());
+    }
+    bytes
+}
+
+pub fn cases() -> Vec<Case> {
+    const AREA: &str = "model file";
+    vec![
+        Case {
+            area: AREA,
+            input: "empty file",
+            expected: "error: no graph",
+            check: || refused(&[], "m.onnx"),
+        },
+        Case {
+            area: AREA,
+            input: "40 bytes of text",
+            expected: "error: not a readable ONNX model",
+            check: || refused(&fixture("not_onnx.onnx"), "m.onnx"),
+        },
+        Case {
+            area: AREA,
+            input: "shipped model cut in half",
+            expected: "error: not a readable ONNX model",
+            check: || refused(&ALEXA[..ALEXA.len() / 2], "not a readable ONNX model"),
+        },
+        Case {
+            area: AREA,
+            input: "ONNX without `hushword` metadata",
+            expected: "error: no `hushword` entry",
+            check: || refused(&fixture("no_metadata.onnx"), "no `hushword` entry"),
+        },
+        Case {
+            area: AREA,
+            input: "metadata that is not JSON (cut off)",
+            expected: "error: metadata is not valid JSON",
+            check: || refused(&fixture("malformed_json.onnx"), "not valid JSON"),
+        },
+        Case {
+            area: AREA,
+            input: "metadata with threshold 1.5",
+            expected: "error naming field `threshold`",
+            check: || refused(&fixture("bad_threshold.onnx"), "field `threshold`"),
+        },
+        Case {
+            area: AREA,
+            input: "metadata without `window_frames`",
+            expected: "error naming field `window_frames`",
+            check: || refused(&fixture("missing_window.onnx"), "field `window_frames`"),
+        },
+        Case {
+            area: AREA,
+            input: "shipped model, `window_frames` 99999 (hostile: huge history)",
+            expected: "error naming field `window_frames`, nothing allocated for it",
+            check: || {
+                let bytes = alexa_edited("\"window_frames\": 100, ", "\"window_frames\":99999,");
+                refused(&bytes, "field `window_frames`: 99999")
+            },
+        },
+        Case {
+            area: AREA,
+            input: "shipped model, metadata JSON broken (`{\"format\": [`)",
+            expected: "error: metadata is not valid JSON",
+            check: || {
+                refused(
+                    &alexa_edited("{\"format\": 1", "{\"format\": ["),
+                    "not valid JSON",
+                )
+            },
+        },
+        Case {
+            area: AREA,
+            input: "metadata whose input shape does not fit the graph",
+            expected: "error naming the declared and expected shapes",
+            check: || refused(&fixture("wrong_input.onnx"), "m.onnx"),
+        },
+    ]
+}

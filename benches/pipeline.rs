@@ -50,9 +50,21 @@ fn model_evaluation(c: &mut Criterion) {
         let mut model = WakeWordModel::from_path(&path).unwrap();
         let window = vec![0.1f32; model.n_features() * model.metadata().window_frames];
         let mut scores = vec![0.0f32; model.metadata().keywords.len()];
-        group.bench_function(name, |b| {
+        group.bench_function(format!("{name}/full_window"), |b| {
             b.iter(|| {
                 model.evaluate(black_box(&window), &mut scores).unwrap();
+                black_box(scores[0])
+            })
+        });
+        if !model.is_streaming() {
+            continue;
+        }
+        // One streaming evaluation: the newest hop into a warm state.
+        model.evaluate_next(&window, &mut scores).unwrap();
+        let hop = vec![0.1f32; model.n_features() * model.frames_needed()];
+        group.bench_function(format!("{name}/streaming_hop"), |b| {
+            b.iter(|| {
+                model.evaluate_next(black_box(&hop), &mut scores).unwrap();
                 black_box(scores[0])
             })
         });
@@ -66,17 +78,30 @@ fn pipeline_per_second(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline_per_second_of_audio");
     group.throughput(Throughput::Elements(10));
     for (name, path) in models() {
-        let model = WakeWordModel::from_path(&path).unwrap();
-        let mut detector = Detector::new(vec![model], DetectorConfig::default()).unwrap();
-        let mut events = Vec::new();
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                for chunk in audio.chunks(160) {
-                    detector.push_i16(black_box(chunk), &mut events);
-                }
-                events.clear();
-            })
-        });
+        for full_window in [false, true] {
+            let mut model = WakeWordModel::from_path(&path).unwrap();
+            if full_window && !model.is_streaming() {
+                continue; // no streaming form: the other pass already measured this
+            }
+            if full_window {
+                model.use_full_window();
+            }
+            let form = if model.is_streaming() {
+                "streaming"
+            } else {
+                "full_window"
+            };
+            let mut detector = Detector::new(vec![model], DetectorConfig::default()).unwrap();
+            let mut events = Vec::new();
+            group.bench_function(format!("{name}/{form}"), |b| {
+                b.iter(|| {
+                    for chunk in audio.chunks(160) {
+                        detector.push_i16(black_box(chunk), &mut events);
+                    }
+                    events.clear();
+                })
+            });
+        }
     }
     group.finish();
 }

@@ -3,6 +3,7 @@
 //! Data flows one way: samples -> [`frontend`] (MFCC frames) -> [`model`] (scores)
 //! -> [`detector`] (events with pre-roll audio). [`audio`] reads files for tools and tests.
 pub mod audio;
+pub mod bench;
 pub mod capi;
 pub mod detector;
 pub mod error;

@@ -1,6 +1,8 @@
-"""Export: fold BatchNorm, full-window form [1, F, 100] -> [1, K], ONNX (legacy exporter, opset 13)
-with the `hushword` metadata, onnxruntime check against torch, and the reference scores for the
-engine's tests (models/<word>.reference.json)."""
+"""Export: fold BatchNorm, full-window form [1, F, 100] -> [1, K] as the main ONNX graph (legacy
+exporter, opset 13) with the `hushword` metadata, plus the streaming form ([1, F, hop] + states ->
+scores + states, training/model.py `Streaming`) embedded in the same file as base64 under the
+metadata key `hushword.streaming` (docs/model-format.md); onnxruntime checks against torch, and the
+reference scores for the engine's tests (models/<word>.reference.json)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,12 @@ import numpy as np
 
 from .common import REPO, SR, log, save_json
 from .evaluate import HOP_FRAMES, WINDOW, frame_probs, stream_features
-from .model import FullWindow, fold_batchnorm
+import base64
+import io
+
+from .model import FullWindow, Streaming, fold_batchnorm
+
+STREAMING_KEY = "hushword.streaming"
 
 
 def export_onnx(model, word: str, out: Path, threshold: float, word_duration_ms: int, extra: dict | None = None):
@@ -35,11 +42,14 @@ def export_onnx(model, word: str, out: Path, threshold: float, word_duration_ms:
     meta = {"format": 1, "keywords": [word], "frontend": default_config(), "window_frames": WINDOW,
             "hop_frames": HOP_FRAMES, "threshold": round(float(threshold), 6),
             "word_duration_ms": int(word_duration_ms)}
+    streaming_bytes, meta["streaming"] = export_streaming(folded, HOP_FRAMES)
     if extra:
         meta.update(extra)
     del m.metadata_props[:]
     p = m.metadata_props.add()
     p.key, p.value = "hushword", json.dumps(meta)
+    p = m.metadata_props.add()
+    p.key, p.value = STREAMING_KEY, base64.b64encode(streaming_bytes).decode("ascii")
     m.producer_name = "hushword-training"
     onnx.checker.check_model(m)
     onnx.save(m, str(out))
@@ -61,7 +71,75 @@ def export_onnx(model, word: str, out: Path, threshold: float, word_duration_ms:
     log(f"exported {out} ({out.stat().st_size / 1024:.1f} KiB); max |onnxruntime - torch| = {err_ort:.2e}")
     if err_ort > 1e-4:
         raise SystemExit(f"ONNX and torch disagree by {err_ort}")
+    err_stream = check_streaming(model, sess, streaming_bytes, meta["streaming"])
+    log(f"streaming form: {len(streaming_bytes) / 1024:.1f} KiB; max |streaming - full window| = {err_stream:.2e}"
+        " (onnxruntime, random stream, every evaluation after the first full window)")
+    if err_stream > 1e-4:
+        raise SystemExit(f"streaming and full-window forms disagree by {err_stream}")
     return meta, err_ort
+
+
+def export_streaming(folded, hop: int) -> tuple[bytes, dict]:
+    """The streaming form of a folded model as ONNX bytes, and its `streaming` metadata object."""
+    import onnx
+    import torch
+
+    st = Streaming(folded).eval()
+    shapes = st.state_shapes()
+    F = folded.conv_in.in_channels
+    n = len(shapes)
+    ins = ["features"] + [f"state_in_{i}" for i in range(n)]
+    outs = ["scores"] + [f"state_out_{i}" for i in range(n)]
+    dummy = (torch.zeros(1, F, hop), *[torch.zeros(*s) for s in shapes])
+    buf = io.BytesIO()
+    torch.onnx.export(st, dummy, buf, input_names=ins, output_names=outs, opset_version=13, dynamo=False,
+                      do_constant_folding=True)
+    m = onnx.load_from_string(buf.getvalue())
+    m.producer_name = "hushword-training"
+    onnx.checker.check_model(m)
+    desc = {"graph": STREAMING_KEY, "encoding": "base64", "hop_frames": hop, "receptive_field": folded.rf,
+            "input": "features", "output": "scores",
+            "states": [{"input": i, "output": o, "shape": list(s)} for i, o, s in zip(ins[1:], outs[1:], shapes)]}
+    return m.SerializeToString(), desc
+
+
+def run_streaming(sess, desc: dict, feats: np.ndarray) -> np.ndarray:
+    """Scores [K, n_hops] of the streaming form fed `feats` [F, T] hop by hop from zero states; hop i ends
+    at frame (i + 1) * hop - 1 + offset where offset = T % hop frames at the start are skipped."""
+    hop = desc["hop_frames"]
+    states = {s["input"]: np.zeros(s["shape"], np.float32) for s in desc["states"]}
+    outs = [desc["output"]] + [s["output"] for s in desc["states"]]
+    start = feats.shape[1] % hop
+    scores = []
+    for t in range(start, feats.shape[1], hop):
+        r = sess.run(outs, {desc["input"]: np.ascontiguousarray(feats[None, :, t:t + hop], dtype=np.float32),
+                            **states})
+        scores.append(r[0][0])
+        states = {s["input"]: v for s, v in zip(desc["states"], r[1:])}
+    return np.array(scores).T
+
+
+def check_streaming(model, full_sess, streaming_bytes: bytes, desc: dict, frames: int = 400) -> float:
+    """Max |streaming - full window| over a random stream, at every full-window evaluation point."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(streaming_bytes, providers=["CPUExecutionProvider"])
+    hop = desc["hop_frames"]
+    F = model.conv_in.in_channels
+    rng = np.random.default_rng(1)
+    mean, std = model.mean.numpy(), 1 / model.inv_std.numpy()
+    feats = (mean[:, None] + std[:, None] * rng.standard_normal((F, frames))).astype(np.float32)
+    s = run_streaming(sess, desc, feats)  # hop i ends at frame start + (i+1)*hop - 1
+    start = frames % hop
+    worst = 0.0
+    for i in range(s.shape[1]):
+        end = start + (i + 1) * hop - 1
+        if end < WINDOW - 1 or (end - (WINDOW - 1)) % HOP_FRAMES:
+            continue
+        w = np.ascontiguousarray(feats[None, :, end - WINDOW + 1: end + 1])
+        full = full_sess.run(["scores"], {"features": w})[0][0]
+        worst = max(worst, float(np.abs(full - s[:, i]).max()))
+    return worst
 
 
 def full_window_scores(sess, feats: np.ndarray) -> list[float]:

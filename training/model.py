@@ -111,3 +111,41 @@ def macs_full_window(m: KWS, window: int = 100) -> int:
         macs += t * c * K_DW + t * c * c
     macs += m.head.out_channels * c  # only the last frame is needed (the export computes 1 frame more)
     return macs
+
+
+class Streaming(nn.Module):
+    """Streaming export form of a (BatchNorm-folded) KWS: the newest `hop` frames plus one state per
+    causal convolution -> the score at the newest frame and the new states.
+
+    forward(features [1, F, hop], state_0 [1, F, K_IN-1], state_1..5 [1, C, (K_DW-1)*d])
+        -> (scores [1, K], new_state_0, ..., new_state_5)
+
+    A state holds the last (k-1)*dilation input frames its convolution needs (time last, oldest first);
+    all-zero states are exactly the zero left padding of the per-frame model, so from the first frame on
+    the outputs equal KWS.forward (padded), and the full-window form once >= rf frames have been fed.
+    State 0 holds normalized features (the convolution's input), not raw ones.
+    """
+
+    def __init__(self, m: KWS):
+        super().__init__()
+        self.m = m
+
+    def state_shapes(self) -> list[tuple[int, int, int]]:
+        m = self.m
+        shapes = [(1, m.conv_in.in_channels, K_IN - 1)]
+        shapes += [(1, m.conv_in.out_channels, (K_DW - 1) * b.d) for b in m.blocks]
+        return shapes
+
+    def forward(self, features, *states):
+        m = self.m
+        x = (features - m.mean[None, :, None]) * m.inv_std[None, :, None]
+        new_states = []
+        xin = torch.cat([states[0], x], dim=2)
+        new_states.append(xin[:, :, xin.shape[2] - (K_IN - 1):])
+        x = F.relu(m.bn_in(m.conv_in(xin)))
+        for b, s in zip(m.blocks, states[1:]):
+            xin = torch.cat([s, x], dim=2)
+            new_states.append(xin[:, :, xin.shape[2] - s.shape[2]:])
+            x = b(xin, valid=True)
+        z = m.head(x)
+        return (torch.sigmoid(z[:, :, -1]), *new_states)

@@ -1,6 +1,7 @@
 //! Command-line front end: argument parsing (clap derive) and printing; all work is done by
 //! the library. One module per subcommand.
 
+mod bench;
 mod common;
 mod default_model;
 mod detect;
@@ -32,6 +33,8 @@ enum Command {
     Info(info::InfoArgs),
     /// Measure accuracy (FRR, false accepts per hour) on positive and negative audio.
     Eval(eval::EvalArgs),
+    /// Measure CPU-seconds per hour of audio, real-time factor, stage split and memory.
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line and runs the subcommand; errors become one `hushword: ...` line on
@@ -44,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Features(args) => features::run(args),
         Command::Info(args) => info::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -46,15 +46,24 @@ impl FrameHistory {
 
     /// Writes the window time-last: `out[f * window_frames + t]` is feature `f` of the
     /// `t`-th oldest frame. `out` must hold `n_features * window_frames` values.
+    #[cfg(test)]
     pub fn copy_time_last(&self, out: &mut [f32]) {
+        self.copy_newest_time_last(self.window_frames, out);
+    }
+
+    /// Writes the newest `count` (at most `window_frames`) frames of a full history
+    /// time-last, oldest first: `out[f * count + t]`. A streaming model needs only its new
+    /// hop, so only that is transposed. `out` must hold `n_features * count` values.
+    pub fn copy_newest_time_last(&self, count: usize, out: &mut [f32]) {
         let (n, w) = (self.n_features, self.window_frames);
         // Once full, `next` is the oldest slot; before that, slot 0 is.
         let oldest = if self.is_full() { self.next } else { 0 };
-        for t in 0..w {
-            let slot = (oldest + t) % w;
+        let first = oldest + w - count.min(w);
+        for t in 0..count.min(w) {
+            let slot = (first + t) % w;
             let frame = &self.frames[slot * n..(slot + 1) * n];
             for (f, &value) in frame.iter().enumerate() {
-                out[f * w + t] = value;
+                out[f * count + t] = value;
             }
         }
     }
@@ -94,6 +103,12 @@ mod tests {
                     }
                 }
             }
+        }
+        let mut newest = vec![0.0; n * 2];
+        history.copy_newest_time_last(2, &mut newest);
+        for f in 0..n {
+            assert_eq!(newest[f * 2], (9 * 10 + f) as f32);
+            assert_eq!(newest[f * 2 + 1], (10 * 10 + f) as f32);
         }
         history.clear();
         assert!(!history.is_full());

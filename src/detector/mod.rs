@@ -38,7 +38,7 @@
 //! # Ok::<(), hushword::Error>(())
 //! ```
 
-mod history;
+pub(crate) mod history;
 pub mod preroll;
 mod sink;
 mod track;
@@ -312,14 +312,15 @@ impl Detector {
         self.core.postroll.drain(out)
     }
 
-    /// Forgets the stream: front end, frame histories, scores, refractory periods, and the
-    /// audio rings (wiped). The next sample is position 0.
+    /// Forgets the stream: front end, frame histories, models' streaming states, scores,
+    /// refractory periods, and the audio rings (wiped). The next sample is position 0.
     pub fn reset(&mut self) {
         self.frontend.reset();
         let core = &mut self.core;
         for slot in &mut core.slots {
             slot.history.clear();
             slot.window.fill(0.0);
+            slot.model.reset_stream();
         }
         core.tracks.iter_mut().for_each(KeywordTrack::clear);
         core.preroll.clear();
@@ -502,8 +503,11 @@ impl Core {
             if !(self.frames_seen - window_frames).is_multiple_of(hop_frames) {
                 continue;
             }
-            slot.history.copy_time_last(&mut slot.window);
-            if slot.model.evaluate(&slot.window, &mut slot.scores).is_err() {
+            // A streaming model takes only the newest hop once warm; others the window.
+            let frames = slot.model.frames_needed();
+            let values = &mut slot.window[..frames * slot.model.n_features()];
+            slot.history.copy_newest_time_last(frames, values);
+            if slot.model.evaluate_next(values, &mut slot.scores).is_err() {
                 self.evaluation_failures += 1;
                 slot.scores.fill(0.0);
             }

@@ -35,6 +35,86 @@ pub struct ModelMetadata {
     pub threshold: f32,
     /// Typical spoken length of the keyword, used to estimate where a detected word started.
     pub word_duration_ms: u32,
+    /// The streaming form the file also carries, if any (absent in models made before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<StreamingForm>,
+}
+
+/// Upper bound on the values one streaming state may hold: far beyond any wake-word model,
+/// it keeps a hostile file from making the engine allocate gigabytes of state.
+pub const MAX_STATE_VALUES: usize = 1 << 20;
+
+/// Where the streaming graph is and what its state tensors are (docs/model-format.md).
+///
+/// The streaming graph takes the newest `hop_frames` frames `[1, n_features, hop_frames]`
+/// plus one tensor per state and returns the scores `[1, n_keywords]` at the newest frame
+/// plus each state's next value. All-zero states are the start of a stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamingForm {
+    /// The `metadata_props` key holding the streaming ONNX graph.
+    pub graph: String,
+    /// How the graph bytes are encoded in that entry; only `"base64"` is defined.
+    pub encoding: String,
+    /// Frames per streaming call; must equal the model's `hop_frames`.
+    pub hop_frames: usize,
+    /// Frames of input that influence one score; the engine warms the state up from one
+    /// window, so this must fit in the window.
+    pub receptive_field: usize,
+    /// Name of the features input.
+    pub input: String,
+    /// Name of the scores output.
+    pub output: String,
+    /// The state tensors, each carried from its output to its input between calls.
+    pub states: Vec<StreamingState>,
+}
+
+/// One state tensor of a [`StreamingForm`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamingState {
+    /// Graph input that receives the state.
+    pub input: String,
+    /// Graph output that returns the next state.
+    pub output: String,
+    /// Its shape (the same for input and output).
+    pub shape: Vec<usize>,
+}
+
+impl StreamingForm {
+    /// Checks the form against the model it belongs to; the error names the field.
+    fn validate(&self, window_frames: usize, hop_frames: usize) -> std::result::Result<(), String> {
+        let bad = |what: String| Err(format!("field `streaming`: {what}"));
+        if self.encoding != "base64" {
+            return bad(format!("encoding `{}` is not `base64`", self.encoding));
+        }
+        if self.hop_frames != hop_frames {
+            return bad(format!(
+                "hop_frames {} differs from the model's hop_frames {hop_frames}",
+                self.hop_frames
+            ));
+        }
+        // The warm-up feeds whole hops that end at the window's last frame.
+        let warm_frames = window_frames - window_frames % hop_frames;
+        if self.receptive_field == 0 || self.receptive_field > warm_frames {
+            return bad(format!(
+                "receptive_field {} must be in 1..={warm_frames} (whole hops within the window)",
+                self.receptive_field
+            ));
+        }
+        for (i, state) in self.states.iter().enumerate() {
+            let values = state
+                .shape
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .filter(|&n| n > 0 && n <= MAX_STATE_VALUES);
+            if values.is_none() {
+                return bad(format!(
+                    "state {i} (`{}`) shape {:?} must hold 1..={MAX_STATE_VALUES} values",
+                    state.input, state.shape
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ModelMetadata {
@@ -54,6 +134,7 @@ impl ModelMetadata {
             hop_frames: field(&object, "hop_frames")?,
             threshold: field(&object, "threshold")?,
             word_duration_ms: field(&object, "word_duration_ms")?,
+            streaming: optional_field(&object, "streaming")?,
         };
         metadata.validate()?;
         Ok(metadata)
@@ -99,7 +180,23 @@ impl ModelMetadata {
                 self.threshold
             ));
         }
+        if let Some(streaming) = &self.streaming {
+            streaming.validate(self.window_frames, self.hop_frames)?;
+        }
         Ok(())
+    }
+}
+
+/// Deserializes an optional field (absent or null: `None`), naming it in any error.
+fn optional_field<T: serde::de::DeserializeOwned>(
+    object: &Map<String, Value>,
+    name: &str,
+) -> std::result::Result<Option<T>, String> {
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => T::deserialize(value)
+            .map(Some)
+            .map_err(|e| format!("field `{name}`: {e}")),
     }
 }
 
@@ -122,7 +219,7 @@ mod tests {
         serde_json::json!({
             "format": 1, "keywords": ["alexa"], "frontend": FrontendConfig::default(),
             "window_frames": 100, "hop_frames": 3, "threshold": 0.5, "word_duration_ms": 650,
-            "streaming": {"future": true}
+            "future_field": {"ignored": true}
         })
     }
 
@@ -174,6 +271,49 @@ mod tests {
         frontend["n_mfcc"] = serde_json::json!(41);
         let e = error_with("frontend", frontend);
         assert!(e.contains("`frontend`") && e.contains("n_mfcc"), "{e}");
+    }
+
+    fn streaming() -> Value {
+        serde_json::json!({
+            "graph": "hushword.streaming", "encoding": "base64", "hop_frames": 3,
+            "receptive_field": 95, "input": "features", "output": "scores",
+            "states": [{"input": "state_in_0", "output": "state_out_0", "shape": [1, 20, 2]}]
+        })
+    }
+
+    #[test]
+    fn a_streaming_form_parses_and_bad_ones_are_named() {
+        let mut json = valid();
+        json["streaming"] = streaming();
+        let m = ModelMetadata::from_json(&json.to_string()).unwrap();
+        assert_eq!(m.streaming.unwrap().states[0].shape, vec![1, 20, 2]);
+        let cases = [
+            ("encoding", serde_json::json!("hex"), "base64"),
+            ("hop_frames", serde_json::json!(2), "hop_frames"),
+            ("receptive_field", serde_json::json!(100), "receptive_field"),
+            ("receptive_field", serde_json::json!(0), "receptive_field"),
+            (
+                "states",
+                serde_json::json!([{"input": "a", "output": "b", "shape": [1, 0]}]),
+                "shape",
+            ),
+            (
+                "states",
+                serde_json::json!([{"input": "a", "output": "b", "shape": [1 << 16, 1 << 16]}]),
+                "shape",
+            ),
+            ("input", serde_json::json!(3), "expected a string"),
+        ];
+        for (name, value, needle) in cases {
+            let mut json = valid();
+            json["streaming"] = streaming();
+            json["streaming"][name] = value.clone();
+            let e = ModelMetadata::from_json(&json.to_string()).unwrap_err();
+            assert!(
+                e.contains("`streaming`") && e.contains(needle),
+                "{name}={value}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -5,10 +5,17 @@
 //! nothing left to refuse: the metadata is parsed and validated, the declared input shape is
 //! compared with the front end, the graph is typed for exactly `[1, n_features, window_frames]`
 //! and optimized once, and one all-zero window is run to prove the output is `[1, n_keywords]`.
+//! A model that also carries a streaming form (see [`streaming`]) gets it loaded and checked
+//! the same way, and [`WakeWordModel::evaluate_next`] uses it.
 
 mod metadata;
+mod streaming;
 
-pub use metadata::{ModelMetadata, MAX_WINDOW_FRAMES, METADATA_FORMAT, METADATA_KEY};
+pub use metadata::{
+    ModelMetadata, StreamingForm, StreamingState, MAX_STATE_VALUES, MAX_WINDOW_FRAMES,
+    METADATA_FORMAT, METADATA_KEY,
+};
+use streaming::{read_scores, StreamingPlan};
 
 use crate::{Error, Result};
 use std::path::Path;
@@ -20,6 +27,11 @@ use tract_onnx::prelude::*;
 ///
 /// Evaluation reuses one input tensor and one tract session state, so the only allocations
 /// per call are the ones tract makes inside the graph.
+///
+/// Two ways to score: [`Self::evaluate`] scores any window on its own (full-window form);
+/// [`Self::evaluate_next`] scores a stream evaluated every `hop_frames` frames and uses the
+/// streaming form when the model has one (a fraction of the cost), carrying state between
+/// calls until [`Self::reset_stream`].
 pub struct WakeWordModel {
     name: String,
     metadata: ModelMetadata,
@@ -27,6 +39,8 @@ pub struct WakeWordModel {
     /// Shared with tract only for the duration of one run; between runs we hold the only
     /// reference, so `Arc::get_mut` lets us refill it in place.
     input: Arc<Tensor>,
+    /// The streaming form, unless the model has none or [`Self::use_full_window`] was called.
+    streaming: Option<StreamingPlan>,
 }
 
 impl std::fmt::Debug for WakeWordModel {
@@ -84,11 +98,7 @@ impl WakeWordModel {
                 "a model must have exactly one input and one output".to_string(),
             ));
         }
-        let plan = inference
-            .with_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), input_shape))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| {
+        let plan = optimize(inference, &[&input_shape[..]]).map_err(|e| {
                 fail(format!(
                     "input shape {input_shape:?} (1 x n_features x window_frames) does not fit the graph: {e:#}"
                 ))
@@ -99,14 +109,79 @@ impl WakeWordModel {
             Tensor::zero::<f32>(&input_shape)
                 .map_err(|e| fail(format!("cannot allocate the input: {e:#}")))?,
         );
+        let streaming = match &metadata.streaming {
+            Some(form) => Some(StreamingPlan::load(
+                &proto.metadata_props,
+                form,
+                metadata.n_features(),
+                metadata.keywords.len(),
+                name,
+            )?),
+            None => None,
+        };
         let mut model = Self {
             name: name.to_string(),
             metadata,
             state,
             input,
+            streaming,
         };
         model.check_output_shape()?;
         Ok(model)
+    }
+
+    /// Drops the streaming form so that [`Self::evaluate_next`] runs the full window every
+    /// time: for verification and for comparing the two forms.
+    pub fn use_full_window(&mut self) {
+        self.streaming = None;
+    }
+
+    /// True when [`Self::evaluate_next`] runs the streaming form.
+    pub fn is_streaming(&self) -> bool {
+        self.streaming.is_some()
+    }
+
+    /// Frames the next [`Self::evaluate_next`] call takes: `hop_frames` when a streaming
+    /// state is running, else `window_frames`.
+    pub fn frames_needed(&self) -> usize {
+        let window = self.metadata.window_frames;
+        self.streaming
+            .as_ref()
+            .map_or(window, |s| s.frames_needed(window))
+    }
+
+    /// Scores the next evaluation of a stream evaluated every `hop_frames` frames.
+    ///
+    /// `frames` holds the newest [`Self::frames_needed`] frames, `n_features x frames`
+    /// time-last, oldest first; each call must come exactly `hop_frames` frames after the
+    /// previous one, or follow [`Self::reset_stream`]. The scores equal [`Self::evaluate`] on
+    /// the window ending at the same frame (to float rounding). A failed call resets the
+    /// stream, so the next one takes a whole window again.
+    pub fn evaluate_next(&mut self, frames: &[f32], scores: &mut [f32]) -> Result<()> {
+        let needed = self.n_features() * self.frames_needed();
+        if frames.len() != needed || scores.len() != self.n_keywords() {
+            self.reset_stream();
+            return Err(model_error(
+                &self.name,
+                format!(
+                    "evaluate_next needs {needed} frame values and room for {} scores, got {} and {}",
+                    self.n_keywords(),
+                    frames.len(),
+                    scores.len()
+                ),
+            ));
+        }
+        match &mut self.streaming {
+            Some(plan) => plan.evaluate_next(frames, scores, &self.name),
+            None => self.evaluate(frames, scores),
+        }
+    }
+
+    /// Forgets the streaming state: the next [`Self::evaluate_next`] takes a whole window.
+    pub fn reset_stream(&mut self) {
+        if let Some(plan) = &mut self.streaming {
+            plan.reset();
+        }
     }
 
     /// The parsed `hushword` metadata.
@@ -154,49 +229,14 @@ impl WakeWordModel {
                 ),
             ));
         }
-        self.fill_input(window)?;
+        fill_tensor(&mut self.input, &self.name, |dst| {
+            dst.copy_from_slice(window)
+        })?;
         let outputs = self
             .state
             .run(tvec!(self.input.clone().into_tvalue()))
             .map_err(|e| model_error(&self.name, format!("evaluation failed: {e:#}")))?;
-        let unreadable =
-            |e: TractError| model_error(&self.name, format!("unreadable output: {e:#}"));
-        let view = outputs[0].try_as_plain_ram().map_err(unreadable)?;
-        let values = view.as_slice::<f32>().map_err(unreadable)?;
-        if values.len() != scores.len() {
-            return Err(model_error(
-                &self.name,
-                format!(
-                    "output has {} values, expected {}",
-                    values.len(),
-                    scores.len()
-                ),
-            ));
-        }
-        scores.copy_from_slice(values);
-        Ok(())
-    }
-
-    /// Copies `window` into the reused input tensor. Tract has dropped its reference after
-    /// the previous run; if some op kept one, a fresh tensor is made rather than failing.
-    fn fill_input(&mut self, window: &[f32]) -> Result<()> {
-        if Arc::get_mut(&mut self.input).is_none() {
-            let shape = self.input.shape().to_vec();
-            self.input = Arc::new(
-                Tensor::zero::<f32>(&shape)
-                    .map_err(|e| model_error(&self.name, format!("{e:#}")))?,
-            );
-        }
-        let name = &self.name;
-        let tensor = Arc::get_mut(&mut self.input)
-            .ok_or_else(|| model_error(name, "input tensor is shared".to_string()))?;
-        let mut view = tensor
-            .try_as_plain_ram_mut()
-            .map_err(|e| model_error(name, format!("{e:#}")))?;
-        view.as_slice_mut::<f32>()
-            .map_err(|e| model_error(name, format!("{e:#}")))?
-            .copy_from_slice(window);
-        Ok(())
+        read_scores(&outputs[0], scores).map_err(|reason| model_error(&self.name, reason))
     }
 
     /// Runs one silent window and checks the output is `[1, n_keywords]` f32.
@@ -220,6 +260,52 @@ impl WakeWordModel {
         }
         Ok(())
     }
+}
+
+/// Refills a reused f32 input tensor in place through `fill`. Tract has dropped its
+/// reference after the previous run; if some op kept one, a fresh tensor is made rather
+/// than failing.
+fn fill_tensor(tensor: &mut Arc<Tensor>, name: &str, fill: impl FnOnce(&mut [f32])) -> Result<()> {
+    if Arc::get_mut(tensor).is_none() {
+        let shape = tensor.shape().to_vec();
+        *tensor =
+            Arc::new(Tensor::zero::<f32>(&shape).map_err(|e| model_error(name, format!("{e:#}")))?);
+    }
+    let owned = Arc::get_mut(tensor)
+        .ok_or_else(|| model_error(name, "input tensor is shared".to_string()))?;
+    let mut view = owned
+        .try_as_plain_ram_mut()
+        .map_err(|e| model_error(name, format!("{e:#}")))?;
+    fill(
+        view.as_slice_mut::<f32>()
+            .map_err(|e| model_error(name, format!("{e:#}")))?,
+    );
+    Ok(())
+}
+
+/// Types every graph input as f32 of the given shape (in graph order), then optimizes once.
+fn optimize(
+    inference: InferenceModel,
+    shapes: &[&[usize]],
+) -> TractResult<Arc<TypedRunnableModel>> {
+    let mut model = inference;
+    for (i, shape) in shapes.iter().enumerate() {
+        model = model.with_input_fact(i, InferenceFact::dt_shape(f32::datum_type(), *shape))?;
+    }
+    model.into_optimized()?.into_runnable()
+}
+
+/// The graph's input names (initializers excluded) and output names, in graph order.
+fn graph_io_names(graph: &pb::GraphProto) -> (Vec<String>, Vec<String>) {
+    let initializers: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let inputs = graph
+        .input
+        .iter()
+        .filter(|i| !initializers.contains(&i.name.as_str()))
+        .map(|i| i.name.clone())
+        .collect();
+    let outputs = graph.output.iter().map(|o| o.name.clone()).collect();
+    (inputs, outputs)
 }
 
 /// Compares the graph's declared input (if it declares concrete dimensions) with the shape

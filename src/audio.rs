@@ -91,8 +91,16 @@ pub fn read_audio_from(mut reader: impl Read, source: &Path) -> Result<Vec<f32>>
     if sample_rate == TARGET_SAMPLE_RATE {
         Ok(mono)
     } else {
-        resample(&mono, sample_rate)
-            .map_err(|e| fail(format!("resampling from {sample_rate} Hz failed: {e}")))
+        let resampled = resample(&mono, sample_rate)
+            .map_err(|e| fail(format!("resampling from {sample_rate} Hz failed: {e}")))?;
+        // Finite input near f32::MAX overflows the resampler's FFT (found by fuzzing `wav`).
+        if resampled.iter().any(|s| !s.is_finite()) {
+            let peak = mono.iter().fold(0f32, |m, s| m.max(s.abs()));
+            return Err(fail(format!(
+                "resampling from {sample_rate} Hz overflowed: samples reach {peak:e} in magnitude"
+            )));
+        }
+        Ok(resampled)
     }
 }
 

@@ -194,6 +194,15 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             area: AREA,
+            input: "fuzz crash (`wav`): 48 kHz float WAV with samples up to 2.4e38; resampling overflowed to inf",
+            expected: "error: resampling overflowed (was: non-finite samples returned)",
+            check: || refused(
+                include_bytes!("../fixtures/fuzz/wav_resampler_overflow.wav"),
+                "resampling from 48000 Hz overflowed",
+            ),
+        },
+        Case {
+            area: AREA,
             input: "`fLaC` followed by garbage",
             expected: "error: not a readable FLAC",
             check: || refused(b"fLaC\x00\x00\x00\x22garbage", "not a readable FLAC file"),

@@ -22,6 +22,11 @@ const RESAMPLE_CHUNK: usize = 4096;
 /// transform of billions of points.
 pub const SAMPLE_RATE_RANGE: std::ops::RangeInclusive<u32> = 1_000..=384_000;
 
+/// Largest sample magnitude accepted from a file (full scale is 1). Float files may exceed
+/// full scale a little; values near f32::MAX overflow the resampler's FFT (rubato then
+/// panics: found by fuzzing `wav`), so anything this far out is refused as not audio.
+pub const MAX_SAMPLE_MAGNITUDE: f32 = 1e6;
+
 /// Most samples pre-allocated on the word of a header. A header is untrusted: a 44-byte file
 /// may claim 2^32 samples, so buffers start at most this big and grow only with real data.
 const MAX_PREALLOCATED_SAMPLES: usize = 1 << 20;
@@ -34,7 +39,7 @@ const MAX_PREALLOCATED_SAMPLES: usize = 1 << 20;
 /// Nyquist frequency (no interpolation error, little aliasing), its delay removed and the
 /// output trimmed to `round(len * 16000 / rate)` samples. Errors are [`Error::File`] naming
 /// the path and the cause: missing/unreadable, not WAV or FLAC, unsupported encoding or
-/// rate, truncated, empty, non-finite samples.
+/// rate, truncated, empty, non-finite samples or samples beyond [`MAX_SAMPLE_MAGNITUDE`].
 pub fn read_audio(path: &Path) -> Result<Vec<f32>> {
     let file = std::fs::File::open(path).map_err(|e| Error::File {
         path: path.to_path_buf(),
@@ -88,11 +93,25 @@ pub fn read_audio_from(mut reader: impl Read, source: &Path) -> Result<Vec<f32>>
             mono[i]
         )));
     }
+    if let Some(i) = mono.iter().position(|s| s.abs() > MAX_SAMPLE_MAGNITUDE) {
+        return Err(fail(format!(
+            "sample frame {i} is {:e}, beyond {MAX_SAMPLE_MAGNITUDE:e}: not audio",
+            mono[i]
+        )));
+    }
     if sample_rate == TARGET_SAMPLE_RATE {
         Ok(mono)
     } else {
-        resample(&mono, sample_rate)
-            .map_err(|e| fail(format!("resampling from {sample_rate} Hz failed: {e}")))
+        let resampled = resample(&mono, sample_rate)
+            .map_err(|e| fail(format!("resampling from {sample_rate} Hz failed: {e}")))?;
+        // Finite input near f32::MAX overflows the resampler's FFT (found by fuzzing `wav`).
+        if resampled.iter().any(|s| !s.is_finite()) {
+            let peak = mono.iter().fold(0f32, |m, s| m.max(s.abs()));
+            return Err(fail(format!(
+                "resampling from {sample_rate} Hz overflowed: samples reach {peak:e} in magnitude"
+            )));
+        }
+        Ok(resampled)
     }
 }
 

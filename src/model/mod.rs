@@ -87,6 +87,7 @@ impl WakeWordModel {
             .map_err(|reason| fail(format!("bad metadata: {reason}")))?;
         let input_shape = [1, metadata.n_features(), metadata.window_frames];
         check_declared_input(graph, &input_shape).map_err(&fail)?;
+        check_output_names(graph).map_err(&fail)?;
 
         let inference = onnx
             .model_for_proto_model(&proto)
@@ -362,6 +363,27 @@ fn check_declared_input(
             input.name,
             declared.join(", ")
         ))
+    }
+}
+
+/// Every graph output must name a value something in the graph defines: tract 0.23 indexes
+/// its name table with the output names and panics on an unknown one (found by fuzzing
+/// `model_bytes`), so a hostile file is refused here first.
+fn check_output_names(graph: &pb::GraphProto) -> std::result::Result<(), String> {
+    let defined = |name: &str| {
+        graph.input.iter().any(|i| i.name == name)
+            || graph.initializer.iter().any(|t| t.name == name)
+            || graph
+                .node
+                .iter()
+                .any(|n| n.output.iter().chain(&n.input).any(|o| o == name))
+    };
+    match graph.output.iter().find(|o| !defined(&o.name)) {
+        Some(output) => Err(format!(
+            "graph output `{}` is not produced by any node, input or initializer",
+            output.name
+        )),
+        None => Ok(()),
     }
 }
 

@@ -189,8 +189,23 @@ pub fn cases() -> Vec<Case> {
         Case {
             area: AREA,
             input: "32-bit float WAV at +-1e30 (finite, absurd)",
-            expected: "accepted as is (the detector copes, see below)",
-            check: || accepted(&float32(&[1e30, -1e30, 0.0]), 3),
+            expected: "error: beyond 1e6, not audio",
+            check: || refused(&float32(&[0.5, 1e30, -1e30]), "sample frame 1 is 1e30"),
+        },
+        Case {
+            area: AREA,
+            input: "fuzz crash (`wav`): 48 kHz float WAV with samples up to 2.4e38; resampling overflowed to inf",
+            expected: "error: not audio (was: non-finite samples returned)",
+            check: || refused(
+                include_bytes!("../fixtures/fuzz/wav_resampler_overflow.wav"),
+                "not audio",
+            ),
+        },
+        Case {
+            area: AREA,
+            input: "fuzz crash (`wav`): 48 kHz float WAV with samples near 1e37; rubato panicked",
+            expected: "error: not audio",
+            check: || refused(include_bytes!("../fixtures/fuzz/wav_resampler_panic.wav"), "not audio"),
         },
         Case {
             area: AREA,

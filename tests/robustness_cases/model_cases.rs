@@ -95,6 +95,17 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             area: AREA,
+            input: "fuzz crash (`model_bytes`): graph output names no value (tract 0.23 panicked)",
+            expected: "error naming the output",
+            check: || {
+                refused(
+                    include_bytes!("../fixtures/fuzz/model_unknown_output_name.onnx"),
+                    "is not produced by any node",
+                )
+            },
+        },
+        Case {
+            area: AREA,
             input: "metadata whose input shape does not fit the graph",
             expected: "error naming the declared and expected shapes",
             check: || refused(&fixture("wrong_input.onnx"), "m.onnx"),

@@ -194,7 +194,7 @@ fn broken_streaming_forms_are_refused_by_name() {
     let cases = [
         (missing, "no `hushword.streaming` entry"),
         (not_base64, "not base64"),
-        (wrong_state, "do not fit the graph"),
+        (wrong_state, "has shape"),
         (wrong_name, "no output `nope`"),
     ];
     for (bytes, needle) in cases {

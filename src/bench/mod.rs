@@ -217,7 +217,8 @@ enum AudioBlocks {
         path: PathBuf,
     },
     Synthetic {
-        generator: SyntheticSpeech,
+        // Boxed: the generator's tables are large, the WAV variant small.
+        generator: Box<SyntheticSpeech>,
         left: u64,
     },
 }
@@ -226,7 +227,7 @@ impl AudioBlocks {
     fn open(audio: &BenchAudio) -> Result<Self> {
         match audio {
             BenchAudio::Synthetic { seconds, seed } => Ok(Self::Synthetic {
-                generator: SyntheticSpeech::new(*seed),
+                generator: Box::new(SyntheticSpeech::new(*seed)),
                 left: seconds * u64::from(SAMPLE_RATE),
             }),
             BenchAudio::Wav(path) => open_wav(path),

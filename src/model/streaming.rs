@@ -111,7 +111,7 @@ impl StreamingPlan {
             hop_frames: form.hop_frames,
         };
         plan.check_outputs(&form.states, n_keywords)
-            .map_err(|reason| fail(reason))?;
+            .map_err(fail)?;
         plan.reset();
         Ok(plan)
     }

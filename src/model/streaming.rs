@@ -110,8 +110,7 @@ impl StreamingPlan {
             n_features,
             hop_frames: form.hop_frames,
         };
-        plan.check_outputs(&form.states, n_keywords)
-            .map_err(fail)?;
+        plan.check_outputs(&form.states, n_keywords).map_err(fail)?;
         plan.reset();
         Ok(plan)
     }

@@ -2,13 +2,14 @@
 //! NULL pointers, short buffers, bad models and configs, the detection queue, reset and
 //! free, and that pushing samples (detections included) allocates only what tract does.
 
+#[path = "fixtures/alloc_count.rs"]
+mod alloc_count;
 #[path = "fixtures/signals.rs"]
 mod signals;
 
+use alloc_count::allocations;
 use hushword::capi::*;
 use signals::{model_path, scene};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::ffi::{c_int, CStr, CString};
 use std::ptr::{null, null_mut};
 
@@ -503,53 +504,6 @@ fn the_embedded_default_model_hears_alexa() {
     let keyword = unsafe { CStr::from_ptr(detections[0].keyword) };
     assert_eq!(keyword.to_str().unwrap(), "alexa");
     free(detector);
-}
-
-// --- Allocation counting: this thread only, while switched on. ---
-
-struct Counting;
-
-thread_local! {
-    static ENABLED: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: defers to the system allocator; the bookkeeping touches only const thread-locals.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-fn note() {
-    let _ = ENABLED.try_with(|enabled| {
-        if enabled.get() {
-            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-        }
-    });
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn allocations(f: impl FnOnce()) -> u64 {
-    COUNT.with(|c| c.set(0));
-    ENABLED.with(|e| e.set(true));
-    f();
-    ENABLED.with(|e| e.set(false));
-    COUNT.with(|c| c.get())
 }
 
 /// Counts detections and keeps nothing: the Rust-side reference for tract's allocations.

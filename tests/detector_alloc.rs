@@ -3,59 +3,14 @@
 //! A counting global allocator (this test binary only) counts allocations made by the current
 //! thread while counting is switched on; the test harness's own threads are not counted.
 
+#[path = "fixtures/alloc_count.rs"]
+mod alloc_count;
 #[path = "fixtures/signals.rs"]
 mod signals;
 
+use alloc_count::allocations;
 use hushword::{Detector, DetectorConfig};
 use signals::{model, quiet};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-struct Counting;
-
-thread_local! {
-    static ENABLED: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: defers to the system allocator; the bookkeeping touches only const thread-locals.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-fn note() {
-    let _ = ENABLED.try_with(|enabled| {
-        if enabled.get() {
-            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-        }
-    });
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Allocations made by `f` on this thread.
-fn allocations(f: impl FnOnce()) -> u64 {
-    COUNT.with(|c| c.set(0));
-    ENABLED.with(|e| e.set(true));
-    f();
-    ENABLED.with(|e| e.set(false));
-    COUNT.with(|c| c.get())
-}
 
 // One test function: the counters are per thread, and everything runs on this one.
 #[test]

@@ -7,6 +7,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hushword::model::Execution;
 use hushword::{Detector, DetectorConfig, WakeWordModel};
 
 /// The models to measure: the shipped ones in `models/` and the fixture `energy.onnx`.
@@ -56,18 +57,27 @@ fn model_evaluation(c: &mut Criterion) {
                 black_box(scores[0])
             })
         });
-        if !model.is_streaming() {
-            continue;
+        // One streaming evaluation (the newest hop into a warm state), by each execution.
+        for (form, execution) in [
+            ("kernel_hop", Execution::NativeKernel),
+            ("streaming_graph_hop", Execution::StreamingGraph),
+        ] {
+            if execution == Execution::StreamingGraph {
+                model.use_streaming_graph();
+            }
+            if model.execution() != execution {
+                continue;
+            }
+            model.reset_stream();
+            model.evaluate_next(&window, &mut scores).unwrap();
+            let hop = vec![0.1f32; model.n_features() * model.frames_needed()];
+            group.bench_function(format!("{name}/{form}"), |b| {
+                b.iter(|| {
+                    model.evaluate_next(black_box(&hop), &mut scores).unwrap();
+                    black_box(scores[0])
+                })
+            });
         }
-        // One streaming evaluation: the newest hop into a warm state.
-        model.evaluate_next(&window, &mut scores).unwrap();
-        let hop = vec![0.1f32; model.n_features() * model.frames_needed()];
-        group.bench_function(format!("{name}/streaming_hop"), |b| {
-            b.iter(|| {
-                model.evaluate_next(black_box(&hop), &mut scores).unwrap();
-                black_box(scores[0])
-            })
-        });
     }
     group.finish();
 }
@@ -78,18 +88,24 @@ fn pipeline_per_second(c: &mut Criterion) {
     let mut group = c.benchmark_group("pipeline_per_second_of_audio");
     group.throughput(Throughput::Elements(10));
     for (name, path) in models() {
-        for full_window in [false, true] {
+        for execution in [
+            Execution::NativeKernel,
+            Execution::StreamingGraph,
+            Execution::FullWindow,
+        ] {
             let mut model = WakeWordModel::from_path(&path).unwrap();
-            if full_window && !model.is_streaming() {
-                continue; // no streaming form: the other pass already measured this
+            match execution {
+                Execution::NativeKernel => {}
+                Execution::StreamingGraph => model.use_streaming_graph(),
+                Execution::FullWindow => model.use_full_window(),
             }
-            if full_window {
-                model.use_full_window();
+            if model.execution() != execution {
+                continue; // the model lacks this form: another pass measured what it runs
             }
-            let form = if model.is_streaming() {
-                "streaming"
-            } else {
-                "full_window"
+            let form = match execution {
+                Execution::NativeKernel => "kernel",
+                Execution::StreamingGraph => "streaming_graph",
+                Execution::FullWindow => "full_window",
             };
             let mut detector = Detector::new(vec![model], DetectorConfig::default()).unwrap();
             let mut events = Vec::new();

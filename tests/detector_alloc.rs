@@ -1,4 +1,5 @@
-//! The no-detection path allocates nothing beyond what tract allocates inside a model run.
+//! The no-detection path allocates nothing beyond what tract allocates inside a model run, and
+//! nothing at all with the native kernel.
 //!
 //! A counting global allocator (this test binary only) counts allocations made by the current
 //! thread while counting is switched on; the test harness's own threads are not counted.
@@ -82,4 +83,31 @@ fn no_detection_path_allocates_only_what_tract_does() {
         n <= total_evaluations * per_run,
         "{n} allocations for {total_evaluations} evaluations; tract alone makes {per_run} per run"
     );
+}
+
+/// With the native kernel (the shipped models), nothing at all is allocated after warm-up:
+/// an hour of audio, 120,000 evaluations, zero allocations.
+#[test]
+fn native_kernel_path_allocates_nothing_over_an_hour() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/alexa.onnx");
+    let model = hushword::WakeWordModel::from_path(path).unwrap();
+    assert_eq!(model.execution(), hushword::model::Execution::NativeKernel);
+    let mut d = Detector::new(vec![model], DetectorConfig::default()).unwrap();
+    let ten_seconds = quiet(10 * 16_000, 3);
+    let mut events = Vec::with_capacity(4);
+    for piece in ten_seconds.chunks(160) {
+        d.push_f32(piece, &mut events).unwrap();
+    }
+    let mut evaluations = 0u64;
+    let n = allocations(|| {
+        for _ in 0..360 {
+            for piece in ten_seconds.chunks(160) {
+                d.push_f32_observed(piece, &mut events, |_| evaluations += 1)
+                    .unwrap();
+            }
+        }
+    });
+    assert!(events.is_empty(), "quiet audio must not trigger: {events:?}");
+    assert!(evaluations >= 119_000, "{evaluations} evaluations in an hour");
+    assert_eq!(n, 0, "{n} allocations in an hour ({evaluations} evaluations)");
 }

@@ -1,10 +1,27 @@
-//! The streaming form of each shipped model gives the full-window form's scores on real
+//! The streaming forms of each shipped model (the native kernel with each matrix-vector
+//! implementation, and the streaming ONNX graph) give the full-window form's scores on real
 //! audio (`data/*.wav`), through the model API and through the detector, including after a
 //! reset; and a model with a broken streaming form is refused with a message naming it.
 
 use std::path::{Path, PathBuf};
 
+use hushword::model::{Execution, MatvecImpl};
 use hushword::{audio::read_audio, Detector, DetectorConfig, MfccFrontend, WakeWordModel};
+
+/// Puts a freshly loaded model into one execution.
+type Setup = fn(&mut WakeWordModel);
+
+/// The streaming executions under test.
+const EXECUTIONS: [(&str, Setup); 4] = [
+    ("native kernel (best matvec)", |_| {}),
+    ("native kernel (scalar matvec)", |m| {
+        m.set_kernel_matvec(MatvecImpl::Scalar)
+    }),
+    ("native kernel (portable matvec)", |m| {
+        m.set_kernel_matvec(MatvecImpl::Portable)
+    }),
+    ("streaming graph", |m| m.use_streaming_graph()),
+];
 
 /// Both forms compute the same float32 convolutions in a different grouping (tract picks
 /// kernels per shape), so they agree to rounding: measured max difference ~1e-6.
@@ -30,10 +47,11 @@ fn wavs() -> Vec<PathBuf> {
 }
 
 /// Scores at every evaluation: full window (`evaluate`) and `evaluate_next` (streaming).
-fn both_forms(word: &str, wav: &Path) -> (Vec<f32>, Vec<f32>) {
+fn both_forms(word: &str, wav: &Path, setup: fn(&mut WakeWordModel)) -> (Vec<f32>, Vec<f32>) {
     let mut full = WakeWordModel::from_path(shipped(word)).unwrap();
     let mut streaming = WakeWordModel::from_path(shipped(word)).unwrap();
     assert!(streaming.is_streaming(), "{word} ships a streaming form");
+    setup(&mut streaming);
     let frames = MfccFrontend::new(full.metadata().frontend.clone())
         .unwrap()
         .compute(&read_audio(wav).unwrap())
@@ -73,8 +91,17 @@ fn max_difference(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn streaming_scores_equal_full_window_scores_on_real_audio() {
     for word in ["alexa", "computer"] {
-        for wav in wavs() {
-            let (full, streaming) = both_forms(word, &wav);
+        let model = WakeWordModel::from_path(shipped(word)).unwrap();
+        assert_eq!(
+            model.execution(),
+            Execution::NativeKernel,
+            "{word} ships the kernel"
+        );
+        for ((execution, setup), wav) in EXECUTIONS
+            .iter()
+            .flat_map(|e| wavs().into_iter().map(move |w| (e, w)))
+        {
+            let (full, streaming) = both_forms(word, &wav, *setup);
             assert!(
                 full.len() > 50,
                 "{}: {} evaluations",
@@ -83,12 +110,16 @@ fn streaming_scores_equal_full_window_scores_on_real_audio() {
             );
             let diff = max_difference(&full, &streaming);
             eprintln!(
-                "{word} {}: {} evaluations, max |streaming - full| = {diff:.2e}, max score {:.3}",
+                "{word} {execution} {}: {} evaluations, max |streaming - full| = {diff:.2e}, max score {:.3}",
                 wav.display(),
                 full.len(),
                 full.iter().fold(0.0f32, |m, &s| m.max(s))
             );
-            assert!(diff <= TOLERANCE, "{word} {}: {diff}", wav.display());
+            assert!(
+                diff <= TOLERANCE,
+                "{word} {execution} {}: {diff}",
+                wav.display()
+            );
         }
     }
 }
@@ -206,13 +237,71 @@ fn broken_streaming_forms_are_refused_by_name() {
             "{e}"
         );
     }
-    // Without the `streaming` object the same file is a full-window model, as before.
+    // Without the `streaming` and `kernel` objects the same file is a full-window model, as
+    // before.
     let old_style = alexa_with(|props| {
         set_json(props, |j| {
             j.as_object_mut().unwrap().remove("streaming");
+            j.as_object_mut().unwrap().remove("kernel");
         })
     });
     assert!(!WakeWordModel::from_bytes(&old_style, "old")
         .unwrap()
         .is_streaming());
+}
+
+/// The kernel blob of the shipped alexa model, rewritten by `edit` (as raw bytes).
+fn alexa_kernel_with(edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    alexa_with(|props| {
+        let entry = props
+            .iter_mut()
+            .find(|p| p.key == "hushword.kernel")
+            .unwrap();
+        let mut raw = b64.decode(&entry.value).unwrap();
+        edit(&mut raw);
+        entry.value = b64.encode(&raw);
+    })
+}
+
+#[test]
+fn broken_kernels_are_refused_by_name() {
+    let missing = alexa_with(|props| props.retain(|p| p.key != "hushword.kernel"));
+    let short = alexa_kernel_with(|raw| raw.truncate(raw.len() - 4));
+    // One output row of the last pointwise layer changed: the right size, the wrong network.
+    let tampered = alexa_kernel_with(|raw| {
+        let at = raw.len() - 4 * (64 + 1 + 64 + 256);
+        for w in raw[at..at + 4 * 64].chunks_exact_mut(4) {
+            w.copy_from_slice(&3.0f32.to_le_bytes());
+        }
+    });
+    let not_finite = alexa_kernel_with(|raw| raw[8..12].copy_from_slice(&f32::NAN.to_le_bytes()));
+    let arch = alexa_with(|props| set_json(props, |j| j["kernel"]["arch"] = "gru".into()));
+    let too_wide = alexa_with(|props| set_json(props, |j| j["kernel"]["channels"] = 4096.into()));
+    let cases = [
+        (missing, "no `hushword.kernel` entry"),
+        (short, "needs"),
+        (tampered, "differ from the full-window graph"),
+        (not_finite, "not finite"),
+        (arch, "arch `gru`"),
+        (too_wide, "channels 4096"),
+    ];
+    for (bytes, needle) in cases {
+        let e = WakeWordModel::from_bytes(&bytes, "edited.onnx")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("edited.onnx") && e.contains("kernel") && e.contains(needle),
+            "{needle}: {e}"
+        );
+    }
+    // Without the `kernel` object the model runs its streaming graph.
+    let graph_only = alexa_with(|props| {
+        set_json(props, |j| {
+            j.as_object_mut().unwrap().remove("kernel");
+        })
+    });
+    let model = WakeWordModel::from_bytes(&graph_only, "graph").unwrap();
+    assert_eq!(model.execution(), Execution::StreamingGraph);
 }

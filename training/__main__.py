@@ -132,7 +132,11 @@ def stage_export(a, m=None, cal=None):
         sys.exit("run `calibrate` first")
     m = m or load_model(cal["model"], a.channels)
     out = Path(a.out or REPO / "models" / f"{a.word}.onnx")
-    export_onnx(m, a.word, out, cal["threshold"], r.get("word_duration_ms", 600))
+    thr = a.threshold or cal["threshold"]
+    if a.threshold:
+        log(f"threshold {a.threshold} given (calibration chose {cal['threshold']:.4f})")
+        _report_update(a.word, shipped_threshold=a.threshold)
+    export_onnx(m, a.word, out, thr, r.get("word_duration_ms", 600))
     reference(out, a.word, model=m)
     _report_update(a.word, onnx_bytes=out.stat().st_size, window_frames=100, hop_frames=3)
     return out
@@ -162,6 +166,8 @@ def main(argv=None):
     p.add_argument("--mine-thr", type=float, default=0.05)
     p.add_argument("--mine-aug", type=int, default=2)
     p.add_argument("--margin", type=float, default=0.5, help="threshold = max val negative + margin (logits)")
+    p.add_argument("--threshold", type=float, help="export with this threshold instead of the calibrated one "
+                   "(e.g. raised until `hushword eval` finds no false accept in all real negatives)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args(argv)

@@ -39,7 +39,7 @@ class Knobs:
     snr_hi: float = 30.0
     p_band: float = 0.5
     p_eq: float = 0.5
-    p_pitch: float = 0.3
+    p_pitch: float = 0.5
     speed_lo: float = 0.85
     speed_hi: float = 1.15
 
@@ -65,6 +65,33 @@ class Sources:
         if self.speech is not None:
             for i, c in enumerate(self.speech.clips):
                 self.by_voice.setdefault((c.get("engine"), str(c.get("voice"))), []).append(i)
+        # Negative TTS clips are drawn with the engine mix of the positives, so that the timbre of
+        # one TTS engine (Kokoro makes most positives) is never a cue for the word; real voices,
+        # which sound like no engine, would otherwise score low.
+        target = engine_shares(self.pos) if self.pos is not None else {}
+        self._pick = {s.name: engine_matched_p(s, target)
+                      for s in [self.adv, self.speech, *self.other_pos] if s is not None and s.clips}
+
+    def pick(self, s: SynthSet, rng) -> int:
+        """Index of a clip of the negative TTS set s, engines drawn in the positives' proportions."""
+        p = self._pick.get(s.name)
+        return int(rng.choice(len(s.clips), p=p)) if p is not None else int(rng.integers(len(s.clips)))
+
+
+def engine_shares(s: SynthSet) -> dict[str, float]:
+    """Share of each TTS engine among the clips of s."""
+    eng = [c.get("engine") for c in s.clips]
+    return {e: eng.count(e) / len(eng) for e in set(eng)} if eng else {}
+
+
+def engine_matched_p(s: SynthSet, target: dict[str, float], floor: float = 0.2) -> np.ndarray:
+    """Per-clip probabilities drawing s's engines in the proportions `target`; `floor` of the mass
+    stays uniform so that engines absent from the target still appear."""
+    eng = [c.get("engine") for c in s.clips]
+    counts = {e: eng.count(e) for e in set(eng)}
+    w = np.array([target.get(e, 0.0) / counts[e] for e in eng])
+    u = np.full(len(eng), 1.0 / len(eng))
+    return u if w.sum() == 0 else (1 - floor) * w / w.sum() + floor * u
 
 
 def load_sources(word: str, verbose: bool = True) -> Sources:
@@ -112,7 +139,7 @@ def tts_stream(src: Sources, rng, n: int, first: int | None = None) -> np.ndarra
         return real_stream(src, rng, n)
     out, got = [], 0
     while got < n:
-        i = first if first is not None else int(rng.integers(len(src.speech.clips)))
+        i = first if first is not None else src.pick(src.speech, rng)
         first = None
         x = src.speech.clip(i)
         x = x * (10 ** (rng.uniform(-6, 6) / 20))
@@ -256,10 +283,10 @@ def make_negative(src: Sources, rng, recipe: str | None = None):
     elif recipe == "adv" or (r is not None and r < 0.85):
         q = rng.random()
         if src.adv is not None and src.adv.clips and q < 0.6:
-            clip, ws, we, meta = word_clip(src.adv, rng, k)
+            clip, ws, we, meta = word_clip(src.adv, rng, k, src.pick(src.adv, rng))
         elif src.other_pos and q < 0.8:
             s = src.other_pos[int(rng.integers(len(src.other_pos)))]
-            clip, ws, we, meta = word_clip(s, rng, k)
+            clip, ws, we, meta = word_clip(s, rng, k, src.pick(s, rng))
         else:  # the first part of the word only: the model must wait for the end
             clip, ws, we, meta = word_clip(src.pos, rng, k)
             cut = ws + int((we - ws) * rng.uniform(0.3, 0.65))
@@ -436,7 +463,7 @@ def load_pool(word: str, names: list[str] | None = None):
     return np.concatenate(Xs), np.concatenate(Ys), np.array(tags)
 
 
-POOL_VERSION = 3  # 3: random peaking EQ in finish()
+POOL_VERSION = 4  # 4: negative TTS drawn with the positives' engine mix
 
 
 def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool = True, fresh: bool = False):

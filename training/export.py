@@ -19,6 +19,7 @@ import io
 from .model import FullWindow, Streaming, fold_batchnorm
 
 STREAMING_KEY = "hushword.streaming"
+KERNEL_KEY = "hushword.kernel"
 
 
 def export_onnx(model, word: str, out: Path, threshold: float, word_duration_ms: int, extra: dict | None = None):
@@ -43,6 +44,7 @@ def export_onnx(model, word: str, out: Path, threshold: float, word_duration_ms:
             "hop_frames": HOP_FRAMES, "threshold": round(float(threshold), 6),
             "word_duration_ms": int(word_duration_ms)}
     streaming_bytes, meta["streaming"] = export_streaming(folded, HOP_FRAMES)
+    kernel_bytes, meta["kernel"] = export_kernel(folded)
     if extra:
         meta.update(extra)
     del m.metadata_props[:]
@@ -50,6 +52,8 @@ def export_onnx(model, word: str, out: Path, threshold: float, word_duration_ms:
     p.key, p.value = "hushword", json.dumps(meta)
     p = m.metadata_props.add()
     p.key, p.value = STREAMING_KEY, base64.b64encode(streaming_bytes).decode("ascii")
+    p = m.metadata_props.add()
+    p.key, p.value = KERNEL_KEY, base64.b64encode(kernel_bytes).decode("ascii")
     m.producer_name = "hushword-training"
     onnx.checker.check_model(m)
     onnx.save(m, str(out))
@@ -101,6 +105,25 @@ def export_streaming(folded, hop: int) -> tuple[bytes, dict]:
             "input": "features", "output": "scores",
             "states": [{"input": i, "output": o, "shape": list(s)} for i, o, s in zip(ins[1:], outs[1:], shapes)]}
     return m.SerializeToString(), desc
+
+
+def export_kernel(folded) -> tuple[bytes, dict]:
+    """The folded weights as one little-endian f32 blob for the engine's native streaming kernel
+    (src/model/kernel.rs), and its `kernel` metadata object. Order (PyTorch layouts): mean[F],
+    inv_std[F], conv_in.weight[C][F][k_in], conv_in.bias[C], then per block dw.weight[C][k_dw],
+    dw.bias[C], pw.weight[C][C], pw.bias[C], then head.weight[K][C], head.bias[K]."""
+    from .model import K_DW, K_IN
+
+    m = folded
+    parts = [m.mean, m.inv_std, m.conv_in.weight, m.conv_in.bias]
+    for b in m.blocks:
+        parts += [b.dw.weight, b.dw.bias, b.pw.weight, b.pw.bias]
+    parts += [m.head.weight, m.head.bias]
+    blob = np.concatenate([p.detach().numpy().astype("<f4").ravel() for p in parts]).tobytes()
+    desc = {"blob": KERNEL_KEY, "encoding": "base64", "arch": "tcn-1", "n_features": m.conv_in.in_channels,
+            "channels": m.conv_in.out_channels, "k_in": K_IN, "k_dw": K_DW,
+            "dilations": [int(b.d) for b in m.blocks], "n_keywords": m.head.out_channels}
+    return blob, desc
 
 
 def run_streaming(sess, desc: dict, feats: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ mod synthetic;
 pub use synthetic::{SyntheticSpeech, SAMPLE_RATE};
 
 use crate::detector::history::FrameHistory;
+use crate::model::Execution;
 use crate::{Detector, DetectorConfig, Error, MfccFrontend, Result, WakeWordModel};
 use std::path::{Path, PathBuf};
 
@@ -45,8 +46,8 @@ pub struct BenchReport {
     pub detector_cpu_s: f64,
     /// Model evaluations per pass.
     pub evaluations: u64,
-    /// Whether the model ran in streaming form.
-    pub streaming: bool,
+    /// How the model computed its scores.
+    pub execution: Execution,
     /// Detections made in the detector pass.
     pub detections: usize,
     /// Heap the detector reports holding ([`Detector::memory_bytes`]).
@@ -73,21 +74,24 @@ impl BenchReport {
 }
 
 /// Streams `audio` through the pipeline three times (see the module doc). `load` makes a
-/// fresh model for each pass that needs one; `full_window` forces the full-window form.
+/// fresh model for each pass that needs one; `execution` picks how the model computes
+/// (falling back as [`WakeWordModel::execution`] does when the model lacks that form).
 pub fn run(
     audio: &BenchAudio,
     load: impl Fn() -> Result<WakeWordModel>,
-    full_window: bool,
+    execution: Execution,
 ) -> Result<BenchReport> {
     let fresh = || -> Result<WakeWordModel> {
         let mut model = load()?;
-        if full_window {
-            model.use_full_window();
+        match execution {
+            Execution::NativeKernel => {}
+            Execution::StreamingGraph => model.use_streaming_graph(),
+            Execution::FullWindow => model.use_full_window(),
         }
         Ok(model)
     };
     let model = fresh()?;
-    let streaming = model.is_streaming();
+    let execution = model.execution();
     let config = model.metadata().frontend.clone();
 
     let mut frontend = MfccFrontend::new(config.clone())?;
@@ -120,7 +124,7 @@ pub fn run(
         model_cpu_s: scored_cpu_s - frontend_cpu_s,
         detector_cpu_s: total_cpu_s - scored_cpu_s,
         evaluations: scored.evaluations,
-        streaming,
+        execution,
         detections,
         detector_heap_bytes: detector.memory_bytes(),
         peak_rss_bytes: peak_rss_bytes(),

@@ -3,7 +3,7 @@
 use super::default_model;
 use clap::Args;
 use hushword::bench::{self, BenchAudio, BenchReport};
-use hushword::model::WakeWordModel;
+use hushword::model::{Execution, WakeWordModel};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,9 +12,13 @@ pub struct BenchArgs {
     /// ONNX model (default: the embedded model).
     #[arg(long, value_name = "PATH")]
     model: Option<PathBuf>,
-    /// Run the full-window form even when the model has a streaming form.
-    #[arg(long)]
+    /// Run the full-window ONNX graph every hop, even when the model has a streaming form.
+    #[arg(long, conflicts_with = "streaming_graph")]
     full_window: bool,
+    /// Run the streaming ONNX graph through tract, even when the model carries the native
+    /// kernel.
+    #[arg(long)]
+    streaming_graph: bool,
     /// Length of the built-in synthetic speech when no FILE is given, in seconds.
     #[arg(long, value_name = "S", default_value = "3600")]
     seconds: u64,
@@ -54,7 +58,14 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
             .and_then(|b| WakeWordModel::from_bytes(b, default_model::DEFAULT_MODEL_NAME)),
     };
     let name = load().map_err(|e| e.to_string())?.name().to_string();
-    let report = bench::run(&audio, load, args.full_window).map_err(|e| e.to_string())?;
+    let execution = if args.full_window {
+        Execution::FullWindow
+    } else if args.streaming_graph {
+        Execution::StreamingGraph
+    } else {
+        Execution::NativeKernel
+    };
+    let report = bench::run(&audio, load, execution).map_err(|e| e.to_string())?;
     print_report(&report, &audio, &name);
     Ok(ExitCode::SUCCESS)
 }
@@ -64,10 +75,10 @@ fn print_report(r: &BenchReport, audio: &BenchAudio, model: &str) {
         BenchAudio::Wav(path) => path.display().to_string(),
         BenchAudio::Synthetic { seed, .. } => format!("synthetic speech, seed {seed}"),
     };
-    let form = if r.streaming {
-        "streaming form"
-    } else {
-        "full-window form"
+    let form = match r.execution {
+        Execution::NativeKernel => "native streaming kernel",
+        Execution::StreamingGraph => "streaming ONNX graph",
+        Execution::FullWindow => "full-window ONNX graph",
     };
     let share = |s: f64| 100.0 * s / r.total_cpu_s.max(f64::MIN_POSITIVE);
     println!("audio              {:.1} s ({source})", r.audio_seconds);

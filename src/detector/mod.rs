@@ -432,8 +432,8 @@ impl Detector {
     }
 
     /// Heap bytes the detector holds for audio, features and scores, including the models'
-    /// input tensors; the models' weights and tract's internals and the front end's tables
-    /// are not counted.
+    /// input tensors and their native kernels (weights and streaming state); tract's graphs
+    /// and internals and the front end's tables are not counted.
     pub fn memory_bytes(&self) -> usize {
         let core = &self.core;
         let f32s = std::mem::size_of::<f32>();
@@ -445,6 +445,7 @@ impl Detector {
                     + std::mem::size_of_val(&*s.window)
                     + std::mem::size_of_val(&*s.scores)
                     + s.model.window_len() * f32s
+                    + s.model.kernel_heap_bytes()
             })
             .sum();
         let tracks: usize = core.tracks.iter().map(KeywordTrack::memory_bytes).sum();

@@ -38,6 +38,123 @@ pub struct ModelMetadata {
     /// The streaming form the file also carries, if any (absent in models made before it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub streaming: Option<StreamingForm>,
+    /// The native-kernel weights the file also carries, if any (absent in models made before
+    /// them, or from networks the kernel does not implement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<KernelForm>,
+}
+
+/// The one network architecture the native kernel implements (training/model.py).
+pub const KERNEL_ARCH: &str = "tcn-1";
+
+/// Upper bounds on a [`KernelForm`]'s sizes: far beyond a wake-word model, they keep a hostile
+/// file from making the engine allocate gigabytes.
+const MAX_KERNEL_CHANNELS: usize = 1024;
+const MAX_KERNEL_TAPS: usize = 16;
+const MAX_KERNEL_BLOCKS: usize = 64;
+const MAX_KERNEL_DILATION: usize = 1024;
+
+/// Where the native kernel's weights are and the shape of its network (docs/model-format.md).
+///
+/// The weights are one little-endian f32 blob, base64 in the `metadata_props` entry `blob`, in
+/// PyTorch layouts: `mean[F]`, `inv_std[F]`, `conv_in.weight[C][F][k_in]`, `conv_in.bias[C]`,
+/// then per block `dw.weight[C][k_dw]`, `dw.bias[C]`, `pw.weight[C][C]`, `pw.bias[C]`, then
+/// `head.weight[K][C]`, `head.bias[K]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelForm {
+    /// The `metadata_props` key holding the weights.
+    pub blob: String,
+    /// How the blob is encoded; only `"base64"` is defined.
+    pub encoding: String,
+    /// Network architecture; only [`KERNEL_ARCH`] is defined.
+    pub arch: String,
+    /// Input features per frame (F).
+    pub n_features: usize,
+    /// Channels of every hidden layer (C).
+    pub channels: usize,
+    /// Taps of the causal input convolution.
+    pub k_in: usize,
+    /// Taps of each block's causal depthwise convolution.
+    pub k_dw: usize,
+    /// Each block's dilation, in order.
+    pub dilations: Vec<usize>,
+    /// Outputs (K), one per keyword.
+    pub n_keywords: usize,
+}
+
+impl KernelForm {
+    /// Values the weight blob must hold.
+    pub fn n_weights(&self) -> usize {
+        let (f, c, k) = (self.n_features, self.channels, self.n_keywords);
+        2 * f
+            + c * f * self.k_in
+            + c
+            + self.dilations.len() * (c * self.k_dw + c + c * c + c)
+            + k * c
+            + k
+    }
+
+    /// Frames of input that influence one score.
+    pub fn receptive_field(&self) -> usize {
+        1 + (self.k_in - 1)
+            + self
+                .dilations
+                .iter()
+                .map(|d| (self.k_dw - 1) * d)
+                .sum::<usize>()
+    }
+
+    /// Checks the form against the model it belongs to; the error names the field.
+    fn validate(&self, metadata: &ModelMetadata) -> std::result::Result<(), String> {
+        let bad = |what: String| Err(format!("field `kernel`: {what}"));
+        if self.encoding != "base64" {
+            return bad(format!("encoding `{}` is not `base64`", self.encoding));
+        }
+        if self.arch != KERNEL_ARCH {
+            return bad(format!("arch `{}` is not `{KERNEL_ARCH}`", self.arch));
+        }
+        if self.n_features != metadata.n_features() {
+            return bad(format!(
+                "n_features {} differs from the front end's {}",
+                self.n_features,
+                metadata.n_features()
+            ));
+        }
+        if self.n_keywords != metadata.keywords.len() {
+            return bad(format!(
+                "n_keywords {} differs from the {} keywords",
+                self.n_keywords,
+                metadata.keywords.len()
+            ));
+        }
+        let in_range = |v: usize, max: usize| (1..=max).contains(&v);
+        if !in_range(self.channels, MAX_KERNEL_CHANNELS)
+            || !in_range(self.k_in, MAX_KERNEL_TAPS)
+            || !in_range(self.k_dw, MAX_KERNEL_TAPS)
+            || self.dilations.len() > MAX_KERNEL_BLOCKS
+            || !self
+                .dilations
+                .iter()
+                .all(|&d| in_range(d, MAX_KERNEL_DILATION))
+        {
+            return bad(format!(
+                "sizes out of range: channels {} (1..={MAX_KERNEL_CHANNELS}), k_in {} and k_dw {} \
+                 (1..={MAX_KERNEL_TAPS}), {} dilations (<= {MAX_KERNEL_BLOCKS}, each 1..={MAX_KERNEL_DILATION})",
+                self.channels,
+                self.k_in,
+                self.k_dw,
+                self.dilations.len()
+            ));
+        }
+        let warm_frames = metadata.window_frames - metadata.window_frames % metadata.hop_frames;
+        if self.receptive_field() > warm_frames {
+            return bad(format!(
+                "receptive field {} exceeds the {warm_frames} frames of whole hops in the window",
+                self.receptive_field()
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Upper bound on the values one streaming state may hold: far beyond any wake-word model,
@@ -135,6 +252,7 @@ impl ModelMetadata {
             threshold: field(&object, "threshold")?,
             word_duration_ms: field(&object, "word_duration_ms")?,
             streaming: optional_field(&object, "streaming")?,
+            kernel: optional_field(&object, "kernel")?,
         };
         metadata.validate()?;
         Ok(metadata)
@@ -182,6 +300,9 @@ impl ModelMetadata {
         }
         if let Some(streaming) = &self.streaming {
             streaming.validate(self.window_frames, self.hop_frames)?;
+        }
+        if let Some(kernel) = &self.kernel {
+            kernel.validate(self)?;
         }
         Ok(())
     }

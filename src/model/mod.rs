@@ -6,16 +6,37 @@
 //! compared with the front end, the graph is typed for exactly `[1, n_features, window_frames]`
 //! and optimized once, and one all-zero window is run to prove the output is `[1, n_keywords]`.
 //! A model that also carries a streaming form (see [`streaming`]) gets it loaded and checked
-//! the same way, and [`WakeWordModel::evaluate_next`] uses it.
+//! the same way, and [`WakeWordModel::evaluate_next`] uses it. A model that carries the
+//! native kernel's weights (see [`kernel`]) is run by that kernel instead, once it has been
+//! held equal to the full-window graph at load.
 
+mod kernel;
 mod metadata;
 mod streaming;
 
+use base64::Engine as _;
+pub use kernel::MatvecImpl;
+use kernel::TcnKernel;
 pub use metadata::{
-    ModelMetadata, StreamingForm, StreamingState, MAX_STATE_VALUES, MAX_WINDOW_FRAMES,
-    METADATA_FORMAT, METADATA_KEY,
+    KernelForm, ModelMetadata, StreamingForm, StreamingState, KERNEL_ARCH, MAX_STATE_VALUES,
+    MAX_WINDOW_FRAMES, METADATA_FORMAT, METADATA_KEY,
 };
 use streaming::{read_scores, StreamingPlan};
+
+/// Largest difference allowed at load between the native kernel's scores and the full-window
+/// graph's (probabilities; both compute the same f32 maths in a different order).
+pub const KERNEL_TOLERANCE: f32 = 1e-4;
+
+/// How [`WakeWordModel::evaluate_next`] computes its scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// The native kernel, frame by frame (the fastest; models that carry its weights).
+    NativeKernel,
+    /// The streaming ONNX graph through tract, one hop per call.
+    StreamingGraph,
+    /// The full-window ONNX graph through tract, the whole window every hop.
+    FullWindow,
+}
 
 use crate::{Error, Result};
 use std::path::Path;
@@ -41,6 +62,8 @@ pub struct WakeWordModel {
     input: Arc<Tensor>,
     /// The streaming form, unless the model has none or [`Self::use_full_window`] was called.
     streaming: Option<StreamingPlan>,
+    /// The native kernel, unless the model has none or another execution was chosen.
+    kernel: Option<TcnKernel>,
 }
 
 impl std::fmt::Debug for WakeWordModel {
@@ -126,26 +149,125 @@ impl WakeWordModel {
             state,
             input,
             streaming,
+            kernel: None,
         };
         model.check_output_shape()?;
+        if let Some(form) = model.metadata.kernel.clone() {
+            let kernel = load_kernel(&proto.metadata_props, &form, model.metadata.hop_frames)
+                .map_err(|reason| fail(format!("native kernel: {reason}")))?;
+            model.adopt_kernel(kernel)?;
+        }
         Ok(model)
     }
 
-    /// Drops the streaming form so that [`Self::evaluate_next`] runs the full window every
-    /// time: for verification and for comparing the two forms.
-    pub fn use_full_window(&mut self) {
-        self.streaming = None;
+    /// Holds `kernel` equal to the full-window graph on a deterministic stream of plausible
+    /// features (the model's own normalization statistics), then runs evaluations with it.
+    fn adopt_kernel(&mut self, mut kernel: TcnKernel) -> Result<()> {
+        let (f, window, hop) = (
+            self.n_features(),
+            self.window_frames(),
+            self.metadata.hop_frames,
+        );
+        let (mean, std) = kernel.feature_statistics();
+        let total = window + 16 * hop;
+        let mut noise = 0x9E37_79B9_u32;
+        let mut stream = vec![0.0f32; f * total]; // [frame][feature]
+        for (i, v) in stream.iter_mut().enumerate() {
+            noise ^= noise << 13;
+            noise ^= noise >> 17;
+            noise ^= noise << 5;
+            let u = noise as f32 / u32::MAX as f32 * 4.0 - 2.0;
+            *v = mean[i % f] + std[i % f] * u;
+        }
+        let time_last = |first: usize, n: usize| -> Vec<f32> {
+            let mut out = vec![0.0; f * n];
+            for t in 0..n {
+                for i in 0..f {
+                    out[i * n + t] = stream[(first + t) * f + i];
+                }
+            }
+            out
+        };
+        let k = self.n_keywords();
+        let (mut fast, mut full) = (vec![0.0; k], vec![0.0; k]);
+        let mut worst = 0.0f32;
+        let mut end = window;
+        while end <= total {
+            let needed = kernel.frames_needed(window);
+            kernel.evaluate_next(&time_last(end - needed, needed), &mut fast);
+            self.evaluate(&time_last(end - window, window), &mut full)?;
+            for (a, b) in fast.iter().zip(&full) {
+                worst = worst.max((a - b).abs());
+            }
+            if !worst.is_finite() || fast.iter().any(|v| !v.is_finite()) {
+                worst = f32::INFINITY;
+            }
+            end += hop;
+        }
+        if worst > KERNEL_TOLERANCE {
+            return Err(model_error(
+                &self.name,
+                format!(
+                    "native kernel: its scores differ from the full-window graph by {worst:e} (at most {KERNEL_TOLERANCE:e} allowed); the weights do not belong to this graph"
+                ),
+            ));
+        }
+        kernel.reset();
+        self.kernel = Some(kernel);
+        Ok(())
     }
 
-    /// True when [`Self::evaluate_next`] runs the streaming form.
+    /// Drops the streaming forms so that [`Self::evaluate_next`] runs the full window every
+    /// time: for verification and for comparing the forms.
+    pub fn use_full_window(&mut self) {
+        self.streaming = None;
+        self.kernel = None;
+    }
+
+    /// Drops the native kernel so that [`Self::evaluate_next`] runs the streaming ONNX graph
+    /// (if the model has one, else the full window): for verification and benchmarks.
+    pub fn use_streaming_graph(&mut self) {
+        self.kernel = None;
+    }
+
+    /// Chooses the matrix-vector implementation of the native kernel (tests and
+    /// benchmarks; the default is the fastest the CPU runs). No effect without a kernel.
+    pub fn set_kernel_matvec(&mut self, imp: MatvecImpl) {
+        if let Some(kernel) = &mut self.kernel {
+            kernel.set_impl(imp);
+        }
+    }
+
+    /// How [`Self::evaluate_next`] computes its scores.
+    pub fn execution(&self) -> Execution {
+        if self.kernel.is_some() {
+            Execution::NativeKernel
+        } else if self.streaming.is_some() {
+            Execution::StreamingGraph
+        } else {
+            Execution::FullWindow
+        }
+    }
+
+    /// True when [`Self::evaluate_next`] computes only the newest frames (native kernel or
+    /// streaming graph).
     pub fn is_streaming(&self) -> bool {
-        self.streaming.is_some()
+        self.execution() != Execution::FullWindow
+    }
+
+    /// Heap bytes of the native kernel's weights and state (0 without one); tract's graphs
+    /// are not counted.
+    pub fn kernel_heap_bytes(&self) -> usize {
+        self.kernel.as_ref().map_or(0, TcnKernel::heap_bytes)
     }
 
     /// Frames the next [`Self::evaluate_next`] call takes: `hop_frames` when a streaming
     /// state is running, else `window_frames`.
     pub fn frames_needed(&self) -> usize {
         let window = self.metadata.window_frames;
+        if let Some(kernel) = &self.kernel {
+            return kernel.frames_needed(window);
+        }
         self.streaming
             .as_ref()
             .map_or(window, |s| s.frames_needed(window))
@@ -172,6 +294,10 @@ impl WakeWordModel {
                 ),
             ));
         }
+        if let Some(kernel) = &mut self.kernel {
+            kernel.evaluate_next(frames, scores);
+            return Ok(());
+        }
         match &mut self.streaming {
             Some(plan) => plan.evaluate_next(frames, scores, &self.name),
             None => self.evaluate(frames, scores),
@@ -182,6 +308,9 @@ impl WakeWordModel {
     pub fn reset_stream(&mut self) {
         if let Some(plan) = &mut self.streaming {
             plan.reset();
+        }
+        if let Some(kernel) = &mut self.kernel {
+            kernel.reset();
         }
     }
 
@@ -261,6 +390,38 @@ impl WakeWordModel {
         }
         Ok(())
     }
+}
+
+/// Decodes the kernel's weight blob named by `form` and builds the kernel.
+fn load_kernel(
+    props: &[pb::StringStringEntryProto],
+    form: &KernelForm,
+    hop_frames: usize,
+) -> std::result::Result<TcnKernel, String> {
+    let encoded = props
+        .iter()
+        .find(|entry| entry.key == form.blob)
+        .ok_or_else(|| format!("no `{}` entry in metadata_props", form.blob))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.value.trim())
+        .map_err(|e| format!("`{}` is not base64: {e}", form.blob))?;
+    let expected = form.n_weights();
+    if bytes.len() != expected * 4 {
+        return Err(format!(
+            "`{}` holds {} bytes, the network described needs {expected} f32 values ({} bytes)",
+            form.blob,
+            bytes.len(),
+            expected * 4
+        ));
+    }
+    let weights: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    if let Some(i) = weights.iter().position(|w| !w.is_finite()) {
+        return Err(format!("weight {i} of `{}` is not finite", form.blob));
+    }
+    Ok(TcnKernel::new(form, &weights, hop_frames))
 }
 
 /// Refills a reused f32 input tensor in place through `fill`. Tract has dropped its

@@ -144,6 +144,37 @@ def band_limit(x: np.ndarray, rng) -> np.ndarray:
     return np.asarray(y, dtype=np.float32)
 
 
+def ltas(x: np.ndarray, n_fft: int = 512) -> np.ndarray:
+    """Long-term average power spectrum (n_fft // 2 + 1 bins) of the louder half of x's frames."""
+    hop = n_fft // 2
+    m = max(1, (len(x) - n_fft) // hop + 1)
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop][:m] * np.hanning(n_fft)
+    p = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    e = p.sum(axis=1)
+    loud = p[e >= np.median(e)]
+    return loud.mean(axis=0) + 1e-12
+
+
+def channel_transfer(x: np.ndarray, ref: np.ndarray, rng, max_db: float = 15.0) -> np.ndarray:
+    """Give x the spectral envelope of a real recording `ref` (its microphone, room and speaker
+    population), partially: the smoothed ratio of their long-term spectra, clipped to +-max_db and
+    raised to a random strength, applied as a zero-phase filter. Real recordings all sound like their
+    channels; TTS never does, so without this a model can learn "real channel" as a cue against the
+    word. Level is kept (unit mean power gain)."""
+    g_db = 10 * np.log10(ltas(ref) / ltas(x))
+    k = 9
+    g_db = np.convolve(np.pad(g_db, k // 2, mode="edge"), np.ones(k) / k, mode="valid")
+    g_db = np.clip(g_db - np.median(g_db), -max_db, max_db) * rng.uniform(0.5, 1.0)
+    n = len(x)
+    X = np.fft.rfft(x)
+    f = np.linspace(0, 1, len(g_db))
+    g = 10 ** (np.interp(np.linspace(0, 1, len(X)), f, g_db) / 20)
+    y = np.fft.irfft(X * g, n)
+    return (y * (rms(x) / (rms(y) + 1e-12))).astype(np.float32)
+
+
 def peaking_eq(x: np.ndarray, rng, n_max: int = 3) -> np.ndarray:
     """1..n_max random peaking filters (RBJ biquads: centre 150-6000 Hz log-uniform, +-8 dB, Q
     0.5-2.5): the colouring of different microphones, enclosures and vocal tracts, which band

@@ -39,6 +39,7 @@ class Knobs:
     snr_hi: float = 30.0
     p_band: float = 0.5
     p_eq: float = 0.5
+    p_channel: float = 0.5
     p_pitch: float = 0.5
     speed_lo: float = 0.85
     speed_hi: float = 1.15
@@ -226,6 +227,8 @@ def finish(src: Sources, rng, seq: np.ndarray, k: Knobs, light: bool = False) ->
     x = seq
     if rng.random() < (k.p_reverb * (0.6 if light else 1)):
         x = A.reverb(x, rng)
+    if src.speech_corpora and rng.random() < k.p_channel:
+        x = A.channel_transfer(x, real_stream(src, rng, 2 * SR), rng)
     if rng.random() < (k.p_noise * (0.6 if light else 1)):
         x = A.add_at_snr(x, noise_stream(src, rng, len(x)), rng.uniform(k.snr_lo, k.snr_hi))
     # microphone self-noise floor, always: TTS clips carry digital silence that real microphones never
@@ -463,7 +466,7 @@ def load_pool(word: str, names: list[str] | None = None):
     return np.concatenate(Xs), np.concatenate(Ys), np.array(tags)
 
 
-POOL_VERSION = 4  # 4: negative TTS drawn with the positives' engine mix
+POOL_VERSION = 5  # 5: channel transfer from real recordings; 4: negative TTS drawn with the positives' engine mix
 
 
 def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool = True, fresh: bool = False):

@@ -107,7 +107,16 @@ fn native_kernel_path_allocates_nothing_over_an_hour() {
             }
         }
     });
-    assert!(events.is_empty(), "quiet audio must not trigger: {events:?}");
-    assert!(evaluations >= 119_000, "{evaluations} evaluations in an hour");
-    assert_eq!(n, 0, "{n} allocations in an hour ({evaluations} evaluations)");
+    assert!(
+        events.is_empty(),
+        "quiet audio must not trigger: {events:?}"
+    );
+    assert!(
+        evaluations >= 119_000,
+        "{evaluations} evaluations in an hour"
+    );
+    assert_eq!(
+        n, 0,
+        "{n} allocations in an hour ({evaluations} evaluations)"
+    );
 }

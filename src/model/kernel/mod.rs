@@ -299,10 +299,7 @@ impl TcnKernel {
                     let v = block
                         .history
                         .get(n - 1 - j + (self.k_dw - 1 - k) * block.dilation);
-                    let w = &block.dw_w[k * c..(k + 1) * c];
-                    for ((h, &w), &v) in hj.iter_mut().zip(w).zip(v) {
-                        *h += w * v;
-                    }
+                    mul_acc(hj, &block.dw_w[k * c..(k + 1) * c], v);
                 }
             }
             relu(h);
@@ -326,6 +323,21 @@ impl TcnKernel {
             let z = self.head_b[k] + w.iter().zip(newest).map(|(w, x)| w * x).sum::<f32>();
             *s = 1.0 / (1.0 + (-z).exp());
         }
+    }
+}
+
+/// `h[i] += w[i] * v[i]` (the depthwise taps), in `wide` lanes.
+fn mul_acc(h: &mut [f32], w: &[f32], v: &[f32]) {
+    use wide::f32x8;
+    let lanes = |s: &[f32]| f32x8::from(<[f32; 8]>::try_from(s).unwrap_or_default());
+    let mut hs = h.chunks_exact_mut(8);
+    for ((h8, w8), v8) in (&mut hs).zip(w.chunks_exact(8)).zip(v.chunks_exact(8)) {
+        let sum = lanes(w8).mul_add(lanes(v8), lanes(h8));
+        h8.copy_from_slice(sum.as_array());
+    }
+    let done = h.len() - h.len() % 8;
+    for ((h, &w), &v) in h[done..].iter_mut().zip(&w[done..]).zip(&v[done..]) {
+        *h += w * v;
     }
 }
 

@@ -110,5 +110,33 @@ pub fn cases() -> Vec<Case> {
             expected: "error naming the declared and expected shapes",
             check: || refused(&fixture("wrong_input.onnx"), "m.onnx"),
         },
+        Case {
+            area: AREA,
+            input: "native kernel of an unknown architecture (`tcn-9`)",
+            expected: "error naming the field `kernel`",
+            check: || refused(&alexa_edited(r#""tcn-1""#, r#""tcn-9""#), "arch `tcn-9`"),
+        },
+        Case {
+            area: AREA,
+            input: "native kernel whose shape does not fit its weights (65 channels)",
+            expected: "error: blob size against the network described",
+            check: || {
+                refused(
+                    &alexa_edited(r#""channels": 64"#, r#""channels": 65"#),
+                    "f32 values",
+                )
+            },
+        },
+        Case {
+            area: AREA,
+            input: "native kernel that is not the graph's network (last dilation 9, not 8)",
+            expected: "error: scores differ from the full-window graph",
+            check: || {
+                refused(
+                    &alexa_edited("[1, 2, 4, 8, 8]", "[1, 2, 4, 8, 9]"),
+                    "differ from the full-window graph",
+                )
+            },
+        },
     ]
 }

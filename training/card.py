@@ -42,20 +42,16 @@ def write_card(word: str, onnx_path: Path) -> Path:
     a(f"\nTraining pool: {pool.get('pos', '?')} positive and {pool.get('neg', '?')} negative sequences of "
       f"2.8 s, plus {pool.get('hard', 0)} mined hard negatives ({rep.get('rounds', '?')} mining rounds).\n")
     a("## Augmentation\n")
-    a("- word clip: speed perturbation 0.85-1.15 (resampling), pitch shift +-2 semitones (50%)\n"
+    a("- word clip: speed perturbation 0.85-1.15 (resampling), pitch shift +-2 semitones (30%)\n"
       "- placement: random offset; real or TTS speech before it (60%), a TTS command from the same voice "
       "right after it (45%), or real speech after it\n"
       "- room: pyroomacoustics shoebox RIR bank (200 rooms, RT60 0.1-0.8 s), 50%\n"
-      "- channel: the smoothed long-term spectrum of a random real recording (train split) imposed on the "
-      "whole sequence, positives and negatives alike (+-15 dB, strength 0.5-1; 50%), so that a real "
-      "microphone's colour is never a cue against the word\n"
       "- noise: real noise and music (train split), real babble, coloured noise; SNR 0-30 dB, 70%\n"
       "- microphone: 1-3 random peaking EQs (150 Hz-6 kHz, +-8 dB; 50%), high-pass 100-400 Hz, low-pass "
       "3.4-7.8 kHz (50%), self-noise floor, level -30..-1 dBFS peak\n"
       "- SpecAugment on features: 2 time masks (<= 10 frames), 2 coefficient masks (<= 3)\n"
       "- negatives: real speech (+ overlapping TTS), TTS sentences, TTS near-misses and other wake words "
-      "embedded like positives, truncated starts of the word, noise/music, near-silence; negative TTS "
-      "clips are drawn with the positives' mix of TTS engines, so no engine's timbre is a cue for the word\n"
+      "embedded like positives, truncated starts of the word, noise/music, near-silence\n"
       "- mined hard negatives: found on the clean train-split streams and on copies under real noise at "
       "0-15 dB SNR, then re-augmented exactly like the positives (so no condition is a cue for the word)\n")
     a("## Model\n")

@@ -77,6 +77,65 @@ pub fn matmul_acc(
     }
 }
 
+/// `h[i] += w[i] * v[i]` (one depthwise tap over all channels), by the same implementations.
+#[inline]
+pub fn mul_acc(imp: MatvecImpl, h: &mut [f32], w: &[f32], v: &[f32]) {
+    debug_assert!(w.len() == h.len() && v.len() == h.len());
+    match imp {
+        MatvecImpl::Scalar => {
+            for ((h, &w), &v) in h.iter_mut().zip(w).zip(v) {
+                *h += w * v;
+            }
+        }
+        MatvecImpl::Portable => mul_acc_portable(h, w, v),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Avx2` is only chosen by `best()` after detecting AVX2 and FMA.
+        MatvecImpl::Avx2 => unsafe { mul_acc_avx2(h, w, v) },
+        #[cfg(not(target_arch = "x86_64"))]
+        MatvecImpl::Avx2 => mul_acc_portable(h, w, v),
+    }
+}
+
+fn mul_acc_portable(h: &mut [f32], w: &[f32], v: &[f32]) {
+    use wide::f32x8;
+    let lanes = |s: &[f32]| f32x8::from(<[f32; 8]>::try_from(s).unwrap_or_default());
+    let done = h.len() - h.len() % 8;
+    for ((h8, w8), v8) in h[..done]
+        .chunks_exact_mut(8)
+        .zip(w.chunks_exact(8))
+        .zip(v.chunks_exact(8))
+    {
+        let sum = lanes(w8).mul_add(lanes(v8), lanes(h8));
+        h8.copy_from_slice(sum.as_array());
+    }
+    for ((h, &w), &v) in h[done..].iter_mut().zip(&w[done..]).zip(&v[done..]) {
+        *h += w * v;
+    }
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn mul_acc_avx2(h: &mut [f32], w: &[f32], v: &[f32]) {
+    use std::arch::x86_64::*;
+    let n = h.len().min(w.len()).min(v.len());
+    let done = n - n % 8;
+    let (hp, wp, vp) = (h.as_mut_ptr(), w.as_ptr(), v.as_ptr());
+    // SAFETY: i + 8 <= done <= the length of every slice.
+    for i in (0..done).step_by(8) {
+        let sum = _mm256_fmadd_ps(
+            _mm256_loadu_ps(wp.add(i)),
+            _mm256_loadu_ps(vp.add(i)),
+            _mm256_loadu_ps(hp.add(i)),
+        );
+        _mm256_storeu_ps(hp.add(i), sum);
+    }
+    for i in done..n {
+        h[i] += w[i] * v[i];
+    }
+}
+
 /// The reference.
 pub fn scalar(w: &[f32], x: &[f32], y: &mut [f32]) {
     let n_out = y.len();
@@ -253,6 +312,25 @@ mod tests {
                     assert!(
                         (g - r).abs() <= 1e-5 * (1.0 + r.abs()),
                         "{imp:?} {n_in}x{n_out} output {o}: {g} vs {r}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn depthwise_taps_equal_the_scalar_reference() {
+        for n in [1, 7, 8, 20, 64, 67] {
+            let (w, v, h0) = (values(n, 11), values(n, 12), values(n, 13));
+            let mut want = h0.clone();
+            mul_acc(MatvecImpl::Scalar, &mut want, &w, &v);
+            for imp in [MatvecImpl::Portable, MatvecImpl::best()] {
+                let mut got = h0.clone();
+                mul_acc(imp, &mut got, &w, &v);
+                for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (g - r).abs() <= 1e-6 * (1.0 + r.abs()),
+                        "{imp:?} n={n} [{i}]: {g} vs {r}"
                     );
                 }
             }

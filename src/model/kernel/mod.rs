@@ -15,7 +15,7 @@
 mod matvec;
 
 pub use matvec::MatvecImpl;
-use matvec::{matmul_acc, MAX_BATCH};
+use matvec::{matmul_acc, mul_acc, MAX_BATCH};
 
 use super::metadata::KernelForm;
 
@@ -57,14 +57,24 @@ impl Ring {
 
     /// Makes room for a new vector and returns it (to be overwritten).
     fn push(&mut self) -> &mut [f32] {
-        self.newest = (self.newest + 1) % self.len;
+        // Branches, not `%`: an integer division per tap would cost more than the tap.
+        self.newest = if self.newest + 1 == self.len {
+            0
+        } else {
+            self.newest + 1
+        };
         let at = self.newest * self.width;
         &mut self.values[at..at + self.width]
     }
 
     /// The vector pushed `age` pushes ago (0 = newest); `age < len`.
     fn get(&self, age: usize) -> &[f32] {
-        let at = (self.newest + self.len - age) % self.len * self.width;
+        let slot = if age <= self.newest {
+            self.newest - age
+        } else {
+            self.newest + self.len - age
+        };
+        let at = slot * self.width;
         &self.values[at..at + self.width]
     }
 }
@@ -299,7 +309,7 @@ impl TcnKernel {
                     let v = block
                         .history
                         .get(n - 1 - j + (self.k_dw - 1 - k) * block.dilation);
-                    mul_acc(hj, &block.dw_w[k * c..(k + 1) * c], v);
+                    mul_acc(self.imp, hj, &block.dw_w[k * c..(k + 1) * c], v);
                 }
             }
             relu(h);
@@ -323,21 +333,6 @@ impl TcnKernel {
             let z = self.head_b[k] + w.iter().zip(newest).map(|(w, x)| w * x).sum::<f32>();
             *s = 1.0 / (1.0 + (-z).exp());
         }
-    }
-}
-
-/// `h[i] += w[i] * v[i]` (the depthwise taps), in `wide` lanes.
-fn mul_acc(h: &mut [f32], w: &[f32], v: &[f32]) {
-    use wide::f32x8;
-    let lanes = |s: &[f32]| f32x8::from(<[f32; 8]>::try_from(s).unwrap_or_default());
-    let mut hs = h.chunks_exact_mut(8);
-    for ((h8, w8), v8) in (&mut hs).zip(w.chunks_exact(8)).zip(v.chunks_exact(8)) {
-        let sum = lanes(w8).mul_add(lanes(v8), lanes(h8));
-        h8.copy_from_slice(sum.as_array());
-    }
-    let done = h.len() - h.len() % 8;
-    for ((h, &w), &v) in h[done..].iter_mut().zip(&w[done..]).zip(&v[done..]) {
-        *h += w * v;
     }
 }
 

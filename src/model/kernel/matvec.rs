@@ -233,28 +233,48 @@ pub unsafe fn avx2(w: &[f32], x: &[f32], y: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn avx2_batch(w: &[f32], xs: &[f32], ys: &mut [f32], n_in: usize, n_out: usize) {
+    // A compile-time batch keeps the accumulators in registers (a run-time one spills them).
+    match xs.len() / n_in.max(1) {
+        1 => avx2_batch_n::<1>(w, xs, ys, n_in, n_out),
+        2 => avx2_batch_n::<2>(w, xs, ys, n_in, n_out),
+        _ => avx2_batch_n::<3>(w, xs, ys, n_in, n_out),
+    }
+}
+
+/// [`avx2_batch`] for exactly `B` vectors.
+///
+/// # Safety
+/// As [`avx2_batch`], with `xs.len() == B * n_in`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_batch_n<const B: usize>(
+    w: &[f32],
+    xs: &[f32],
+    ys: &mut [f32],
+    n_in: usize,
+    n_out: usize,
+) {
     use std::arch::x86_64::*;
-    let batch = xs.len() / n_in.max(1);
-    assert!(batch <= MAX_BATCH && w.len() >= n_in * n_out && ys.len() >= batch * n_out);
-    let wp = w.as_ptr();
+    assert!(xs.len() >= B * n_in && w.len() >= n_in * n_out && ys.len() >= B * n_out);
+    let (wp, xp) = (w.as_ptr(), xs.as_ptr());
     let mut o = 0;
-    // SAFETY: o + 16 <= n_out, i < n_in and b < batch keep every access inside w, xs and ys.
+    // SAFETY: o + 16 <= n_out, i < n_in and b < B keep every access inside w, xs and ys.
     while o + 16 <= n_out {
-        let mut acc = [[_mm256_setzero_ps(); 2]; MAX_BATCH];
-        for (b, a) in acc.iter_mut().enumerate().take(batch) {
+        let mut acc = [[_mm256_setzero_ps(); 2]; B];
+        for (b, a) in acc.iter_mut().enumerate() {
             let y = ys.as_ptr().add(b * n_out + o);
             *a = [_mm256_loadu_ps(y), _mm256_loadu_ps(y.add(8))];
         }
         for i in 0..n_in {
             let r = wp.add(i * n_out + o);
             let (w0, w1) = (_mm256_loadu_ps(r), _mm256_loadu_ps(r.add(8)));
-            for (b, a) in acc.iter_mut().enumerate().take(batch) {
-                let v = _mm256_set1_ps(*xs.get_unchecked(b * n_in + i));
+            for (b, a) in acc.iter_mut().enumerate() {
+                let v = _mm256_broadcast_ss(&*xp.add(b * n_in + i));
                 a[0] = _mm256_fmadd_ps(w0, v, a[0]);
                 a[1] = _mm256_fmadd_ps(w1, v, a[1]);
             }
         }
-        for (b, a) in acc.iter().enumerate().take(batch) {
+        for (b, a) in acc.iter().enumerate() {
             let y = ys.as_mut_ptr().add(b * n_out + o);
             _mm256_storeu_ps(y, a[0]);
             _mm256_storeu_ps(y.add(8), a[1]);
@@ -263,7 +283,7 @@ unsafe fn avx2_batch(w: &[f32], xs: &[f32], ys: &mut [f32], n_in: usize, n_out: 
     }
     if o < n_out {
         // The outputs no block of 16 covers, one vector at a time.
-        for b in 0..batch {
+        for b in 0..B {
             let x = &xs[b * n_in..(b + 1) * n_in];
             let y = &mut ys[b * n_out..(b + 1) * n_out];
             tail(w, x, y, o);

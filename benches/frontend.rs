@@ -97,5 +97,11 @@ fn kernels(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, whole_frames, kernels);
+// No plots: criterion's built-in plotter panics on machines without system fonts (it cannot
+// find one to draw with), and the numbers are what these benches are for.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = whole_frames, kernels
+}
 criterion_main!(benches);

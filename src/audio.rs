@@ -1,4 +1,5 @@
-//! Reading and writing audio files for tools, tests and examples (not the streaming path).
+//! Reading and writing audio files for tools, tests and examples; [`stream_audio`] reads long
+//! 16 kHz WAV recordings block by block so memory stays flat.
 //!
 //! [`read_audio`] returns mono f32 at 16 kHz whatever the file holds, and refuses rather than
 //! guesses: a file whose data ends before its header says is reported as truncated (decoders
@@ -113,6 +114,120 @@ pub fn read_audio_from(mut reader: impl Read, source: &Path) -> Result<Vec<f32>>
         }
         Ok(resampled)
     }
+}
+
+/// Streams a file as mono f32 at 16 kHz in blocks of at most `block` samples, calling
+/// `on_block` with each, and returns the number of samples streamed.
+///
+/// A WAV file already at 16 kHz (any channel count, any encoding [`read_audio`] reads) is read
+/// block by block, so memory stays flat however long the file is; anything else (FLAC, other
+/// rates) is read whole with [`read_audio`] first. The samples and the errors are
+/// [`read_audio`]'s, with one difference a stream cannot avoid: a problem found part way (a
+/// non-finite sample, a truncated data chunk) is reported after the blocks before it were
+/// delivered. An error returned by `on_block` stops the stream and is returned as is.
+pub fn stream_audio(
+    path: &Path,
+    block: usize,
+    mut on_block: impl FnMut(&[f32]) -> Result<()>,
+) -> Result<u64> {
+    let fail = |reason: String| Error::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let block = block.max(1);
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
+    let mut reader = BufReader::new(file);
+    let mut magic = [0u8; 4];
+    let got = read_up_to(&mut reader, &mut magic).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if &magic[..got] == b"RIFF" {
+        let wav = hound::WavReader::new((&magic[..got]).chain(reader))
+            .map_err(|e| fail(format!("not a readable WAV file: {e}")))?;
+        let spec = wav.spec();
+        let supported = matches!(
+            (spec.sample_format, spec.bits_per_sample),
+            (hound::SampleFormat::Float, 32) | (hound::SampleFormat::Int, 8 | 16 | 24 | 32)
+        );
+        if spec.sample_rate == TARGET_SAMPLE_RATE && spec.channels > 0 && supported {
+            return stream_wav(wav, block, &fail, on_block);
+        }
+    }
+    let samples = read_audio(path)?;
+    for piece in samples.chunks(block) {
+        on_block(piece)?;
+    }
+    Ok(samples.len() as u64)
+}
+
+/// The block-by-block half of [`stream_audio`]: a 16 kHz WAV of a supported encoding.
+fn stream_wav<R: Read>(
+    mut wav: hound::WavReader<R>,
+    block: usize,
+    fail: &dyn Fn(String) -> Error,
+    mut on_block: impl FnMut(&[f32]) -> Result<()>,
+) -> Result<u64> {
+    let spec = wav.spec();
+    let channels = usize::from(spec.channels);
+    let promised = wav.len() as usize;
+    let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f64;
+    let float = spec.sample_format == hound::SampleFormat::Float;
+    let mut interleaved: Vec<f32> = Vec::with_capacity(block * channels);
+    let mut mono: Vec<f32> = Vec::with_capacity(block);
+    let (mut read, mut frames) = (0usize, 0u64);
+    loop {
+        interleaved.clear();
+        while interleaved.len() < block * channels && read < promised {
+            let sample = if float {
+                wav.samples::<f32>().next()
+            } else {
+                wav.samples::<i32>()
+                    .next()
+                    .map(|r| r.map(|v| (f64::from(v) * scale) as f32))
+            };
+            match sample {
+                Some(Ok(v)) => interleaved.push(v),
+                Some(Err(e)) => {
+                    return Err(fail(format!(
+                        "truncated or corrupt: the header promises {promised} samples, reading failed after {read} ({e})"
+                    )))
+                }
+                None => {
+                    return Err(fail(format!(
+                        "truncated: the header promises {promised} samples, the file holds {read}"
+                    )))
+                }
+            }
+            read += 1;
+        }
+        mono.clear();
+        mono.extend(
+            interleaved
+                .chunks_exact(channels)
+                .map(|frame| frame.iter().sum::<f32>() / channels as f32),
+        );
+        if let Some(i) = mono.iter().position(|s| !s.is_finite()) {
+            return Err(fail(format!(
+                "sample frame {} is not finite ({})",
+                frames + i as u64,
+                mono[i]
+            )));
+        }
+        if let Some(i) = mono.iter().position(|s| s.abs() > MAX_SAMPLE_MAGNITUDE) {
+            return Err(fail(format!(
+                "sample frame {} is {:e}, beyond {MAX_SAMPLE_MAGNITUDE:e}: not audio",
+                frames + i as u64,
+                mono[i]
+            )));
+        }
+        if mono.is_empty() {
+            break;
+        }
+        on_block(&mono)?;
+        frames += mono.len() as u64;
+    }
+    if frames == 0 {
+        return Err(fail("the file holds no samples".to_string()));
+    }
+    Ok(frames)
 }
 
 /// Writes mono 16-bit PCM, clamping to [-1, 1] (samples are scaled by 32767).

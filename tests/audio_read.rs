@@ -2,7 +2,7 @@
 //! file is refused with an error that names it.
 
 use hound::{SampleFormat, WavSpec, WavWriter};
-use hushword::audio::{read_audio, write_wav_i16};
+use hushword::audio::{read_audio, stream_audio, write_wav_i16};
 use hushword::Error;
 use std::path::{Path, PathBuf};
 
@@ -263,4 +263,80 @@ fn flac_decodes_and_truncated_flac_is_refused() {
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let reason = file_error(&cut);
     assert!(reason.contains("truncated"), "{reason}");
+}
+
+/// Every block `stream_audio` delivers, concatenated, or its error text.
+fn streamed(path: &Path, block: usize) -> Result<Vec<f32>, String> {
+    let mut out = Vec::new();
+    let mut sizes = Vec::new();
+    let n = stream_audio(path, block, |b| {
+        sizes.push(b.len());
+        out.extend_from_slice(b);
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    assert_eq!(n as usize, out.len());
+    assert!(sizes.iter().all(|&s| s > 0 && s <= block), "{sizes:?}");
+    Ok(out)
+}
+
+#[test]
+fn streaming_a_file_gives_read_audio_samples_in_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = signal(40_003);
+    let y: Vec<f32> = x.iter().map(|v| -0.5 * v).collect();
+    let cases = [
+        ("stereo16.wav", 16_000u32, true),
+        ("mono24.wav", 16_000, false),
+        ("float.wav", 16_000, false),
+        ("stereo44k.wav", 44_100, true), // another rate: read whole, then delivered in blocks
+    ];
+    for (name, rate, stereo) in cases {
+        let path = dir.path().join(name);
+        match name {
+            "float.wav" => write_float(&path, &x, rate),
+            "mono24.wav" => write_int(&path, 24, std::slice::from_ref(&x), rate),
+            _ if stereo => write_int(&path, 16, &[x.clone(), y.clone()], rate),
+            _ => unreachable!(),
+        }
+        let whole = read_audio(&path).unwrap();
+        for block in [1, 160, 16_000, 100_000] {
+            assert_eq!(
+                streamed(&path, block).unwrap(),
+                whole,
+                "{name} in blocks of {block}"
+            );
+        }
+    }
+}
+
+#[test]
+fn streaming_reports_truncation_and_bad_samples_by_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.wav");
+    write_int(&path, 16, &[signal(32_000)], 16_000);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 1000]).unwrap();
+    let e = streamed(&path, 16_000).unwrap_err();
+    assert!(e.contains("cut.wav") && e.contains("truncated"), "{e}");
+
+    let nan = dir.path().join("nan.wav");
+    let mut x = signal(20_000);
+    x[17_001] = f32::NAN;
+    write_float(&nan, &x, 16_000);
+    let e = streamed(&nan, 4_000).unwrap_err();
+    assert!(
+        e.contains("nan.wav") && e.contains("sample frame 17001 is not finite"),
+        "{e}"
+    );
+
+    let empty = dir.path().join("empty.wav");
+    write_float(&empty, &[], 16_000);
+    let e = streamed(&empty, 160).unwrap_err();
+    assert!(e.contains("holds no samples"), "{e}");
+    let e = streamed(&dir.path().join("missing.wav"), 160).unwrap_err();
+    assert!(
+        e.contains("missing.wav") && e.contains("cannot open"),
+        "{e}"
+    );
 }

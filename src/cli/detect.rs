@@ -5,7 +5,7 @@ use super::common::{
     report_error,
 };
 use clap::Args;
-use hushword::audio::{read_audio, write_wav_i16};
+use hushword::audio::{stream_audio, write_wav_i16};
 use hushword::detector::{Detection, Detector};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -71,25 +71,33 @@ fn detect_file(
     chunk: usize,
     args: &DetectArgs,
 ) -> Result<(), String> {
-    let samples = read_audio(file).map_err(|e| file_error(file, &e))?;
     detector.reset();
     let mut detections = Vec::new();
     let mut n = 0usize;
     let mut out = std::io::stdout().lock();
-    for c in samples.chunks(chunk) {
-        detector
-            .push_f32(c, &mut detections)
-            .map_err(|e| file_error(file, &e))?;
-        for d in detections.drain(..) {
-            n += 1;
-            let clip = match &args.save_clips {
-                Some(dir) => Some(save_clip(dir, file, n, &d)?),
-                None => None,
-            };
-            let line = format_detection(file, &d, clip.as_deref(), args.json);
-            writeln!(out, "{line}").map_err(|e| format!("cannot write to stdout: {e}"))?;
+    // Streamed in 1 s blocks: a long recording never sits in memory whole.
+    stream_audio(file, 16_000, |block| {
+        for c in block.chunks(chunk) {
+            detector.push_f32(c, &mut detections)?;
+            for d in detections.drain(..) {
+                n += 1;
+                let clip = match &args.save_clips {
+                    Some(dir) => {
+                        Some(save_clip(dir, file, n, &d).map_err(hushword::Error::Config)?)
+                    }
+                    None => None,
+                };
+                let line = format_detection(file, &d, clip.as_deref(), args.json);
+                writeln!(out, "{line}")
+                    .map_err(|e| hushword::Error::Config(format!("cannot write to stdout: {e}")))?;
+            }
         }
-    }
+        Ok(())
+    })
+    .map_err(|e| match e {
+        hushword::Error::Config(reason) => reason,
+        e => file_error(file, &e),
+    })?;
     Ok(())
 }
 

@@ -17,6 +17,15 @@ const ALEXA: &[u8] = include_bytes!("../../models/alexa.onnx");
 /// Most samples one detector input may stream (keeps executions fast: 10 s of audio).
 const MAX_SAMPLES_PER_INPUT: usize = 160_000;
 
+/// Replaces libFuzzer's panic hook (which aborts on every panic, even one the library catches)
+/// with a silent one, once. `WakeWordModel::from_bytes` turns a panic inside tract into an
+/// error; a panic that escapes the library still aborts the run, because `fuzz_target!` wraps
+/// each input in `catch_unwind` and aborts when it unwinds.
+pub fn quiet_caught_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::panic::set_hook(Box::new(|_| {})));
+}
+
 /// Drives a model that loaded: one zero window, then a detector over one second of a tone.
 pub fn exercise_model(mut model: WakeWordModel) {
     let mut window = vec![0.0; model.window_len()];

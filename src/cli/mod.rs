@@ -39,7 +39,23 @@ enum Command {
 
 /// Parses the command line and runs the subcommand; errors become one `hushword: ...` line on
 /// stderr and exit status 1 (2 for usage errors, from clap).
+/// tract panics on some malformed models; the library catches those and returns an error,
+/// which the CLI prints as one line. Keep the default hook's multi-line report for every
+/// other panic (a bug of ours), but not for tract's, which would say the same thing twice.
+fn quiet_tract_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_tract = info
+            .location()
+            .is_some_and(|l| l.file().contains("/tract-"));
+        if !in_tract {
+            default(info);
+        }
+    }));
+}
+
 pub fn main() -> ExitCode {
+    quiet_tract_panics();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Detect(args) => detect::run(args),

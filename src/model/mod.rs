@@ -86,7 +86,30 @@ impl WakeWordModel {
     }
 
     /// Loads a model from its ONNX bytes; `name` identifies it in errors and [`Self::name`].
+    ///
+    /// Model files are untrusted input and tract 0.23 panics on some malformed graphs instead
+    /// of returning an error (e.g. a Reduce axis beyond its input's rank, found by fuzzing
+    /// `model_bytes`). Loading therefore runs under `catch_unwind`, and such a panic becomes an
+    /// error naming the model; the process's panic hook (by default a message on stderr) still
+    /// sees it, which is the one way a hostile model file can make the library print.
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self> {
+        std::panic::catch_unwind(|| Self::load(bytes, name)).unwrap_or_else(|payload| {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("no message")
+                .lines()
+                .next()
+                .unwrap_or_default();
+            Err(model_error(
+                name,
+                format!("the ONNX runtime (tract) failed on this graph: {message}"),
+            ))
+        })
+    }
+
+    fn load(bytes: &[u8], name: &str) -> Result<Self> {
         let fail = |reason: String| model_error(name, reason);
         let onnx = tract_onnx::onnx();
         let proto = onnx

@@ -106,6 +106,17 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             area: AREA,
+            input: "graph whose Reduce axis is beyond its input's rank (fuzz `model_bytes`: tract panicked)",
+            expected: "error naming the model, no crash",
+            check: || {
+                refused(
+                    include_bytes!("../fixtures/fuzz/model_reduce_axis_beyond_rank.onnx"),
+                    "tract) failed on this graph",
+                )
+            },
+        },
+        Case {
+            area: AREA,
             input: "metadata whose input shape does not fit the graph",
             expected: "error naming the declared and expected shapes",
             check: || refused(&fixture("wrong_input.onnx"), "m.onnx"),

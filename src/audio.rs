@@ -88,18 +88,7 @@ pub fn read_audio_from(mut reader: impl Read, source: &Path) -> Result<Vec<f32>>
     if mono.is_empty() {
         return Err(fail("the file holds no samples".to_string()));
     }
-    if let Some(i) = mono.iter().position(|s| !s.is_finite()) {
-        return Err(fail(format!(
-            "sample frame {i} is not finite ({})",
-            mono[i]
-        )));
-    }
-    if let Some(i) = mono.iter().position(|s| s.abs() > MAX_SAMPLE_MAGNITUDE) {
-        return Err(fail(format!(
-            "sample frame {i} is {:e}, beyond {MAX_SAMPLE_MAGNITUDE:e}: not audio",
-            mono[i]
-        )));
-    }
+    check_samples(&mono, 0).map_err(&fail)?;
     if sample_rate == TARGET_SAMPLE_RATE {
         Ok(mono)
     } else {
@@ -185,16 +174,8 @@ fn stream_wav<R: Read>(
             };
             match sample {
                 Some(Ok(v)) => interleaved.push(v),
-                Some(Err(e)) => {
-                    return Err(fail(format!(
-                        "truncated or corrupt: the header promises {promised} samples, reading failed after {read} ({e})"
-                    )))
-                }
-                None => {
-                    return Err(fail(format!(
-                        "truncated: the header promises {promised} samples, the file holds {read}"
-                    )))
-                }
+                Some(Err(e)) => return Err(fail(wav_read_failed(promised, read, &e))),
+                None => return Err(fail(wav_short(promised, read))),
             }
             read += 1;
         }
@@ -204,20 +185,7 @@ fn stream_wav<R: Read>(
                 .chunks_exact(channels)
                 .map(|frame| frame.iter().sum::<f32>() / channels as f32),
         );
-        if let Some(i) = mono.iter().position(|s| !s.is_finite()) {
-            return Err(fail(format!(
-                "sample frame {} is not finite ({})",
-                frames + i as u64,
-                mono[i]
-            )));
-        }
-        if let Some(i) = mono.iter().position(|s| s.abs() > MAX_SAMPLE_MAGNITUDE) {
-            return Err(fail(format!(
-                "sample frame {} is {:e}, beyond {MAX_SAMPLE_MAGNITUDE:e}: not audio",
-                frames + i as u64,
-                mono[i]
-            )));
-        }
+        check_samples(&mono, frames).map_err(fail)?;
         if mono.is_empty() {
             break;
         }
@@ -303,21 +271,43 @@ where
     for sample in samples {
         match sample {
             Ok(s) => out.push(convert(s)),
-            Err(e) => {
-                return Err(format!(
-                    "truncated or corrupt: the header promises {promised} samples, reading failed after {} ({e})",
-                    out.len()
-                ))
-            }
+            Err(e) => return Err(wav_read_failed(promised, out.len(), &e)),
         }
     }
     if out.len() != promised {
-        return Err(format!(
-            "truncated: the header promises {promised} samples, the file holds {}",
-            out.len()
-        ));
+        return Err(wav_short(promised, out.len()));
     }
     Ok(out)
+}
+
+/// A WAV data chunk that failed part way.
+fn wav_read_failed(promised: usize, read: usize, e: &hound::Error) -> String {
+    format!("truncated or corrupt: the header promises {promised} samples, reading failed after {read} ({e})")
+}
+
+/// A WAV data chunk shorter than its header says.
+fn wav_short(promised: usize, read: usize) -> String {
+    format!("truncated: the header promises {promised} samples, the file holds {read}")
+}
+
+/// Refuses non-finite samples and samples beyond [`MAX_SAMPLE_MAGNITUDE`]; `first` is the
+/// frame number of `mono[0]` in the file, so the message points at the right sample.
+fn check_samples(mono: &[f32], first: u64) -> std::result::Result<(), String> {
+    if let Some(i) = mono.iter().position(|s| !s.is_finite()) {
+        return Err(format!(
+            "sample frame {} is not finite ({})",
+            first + i as u64,
+            mono[i]
+        ));
+    }
+    if let Some(i) = mono.iter().position(|s| s.abs() > MAX_SAMPLE_MAGNITUDE) {
+        return Err(format!(
+            "sample frame {} is {:e}, beyond {MAX_SAMPLE_MAGNITUDE:e}: not audio",
+            first + i as u64,
+            mono[i]
+        ));
+    }
+    Ok(())
 }
 
 fn read_flac(reader: impl Read) -> std::result::Result<Decoded, String> {

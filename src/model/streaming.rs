@@ -117,11 +117,7 @@ impl StreamingPlan {
 
     /// Frames the next [`Self::evaluate_next`] needs: one hop when warm, else a window.
     pub(super) fn frames_needed(&self, window_frames: usize) -> usize {
-        if self.warm {
-            self.hop_frames
-        } else {
-            window_frames
-        }
+        frames_needed(self.warm, self.hop_frames, window_frames)
     }
 
     /// Forgets the stream: the next evaluation warms up from a whole window.
@@ -278,6 +274,16 @@ fn wire(
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let scores_output = position("output", &form.output, outputs)?;
     Ok((sources, state_outputs, scores_output))
+}
+
+/// Frames a streaming evaluation takes: one hop once warm, else a whole window to warm up from
+/// (shared by the streaming graph and the native kernel).
+pub(super) fn frames_needed(warm: bool, hop_frames: usize, window_frames: usize) -> usize {
+    if warm {
+        hop_frames
+    } else {
+        window_frames
+    }
 }
 
 /// Copies an f32 output of `scores.len()` values into `scores`.

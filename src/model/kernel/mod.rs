@@ -207,11 +207,7 @@ impl TcnKernel {
 
     /// Frames the next [`Self::evaluate_next`] needs: one hop when warm, else a window.
     pub(super) fn frames_needed(&self, window_frames: usize) -> usize {
-        if self.warm {
-            self.hop_frames
-        } else {
-            window_frames
-        }
+        super::streaming::frames_needed(self.warm, self.hop_frames, window_frames)
     }
 
     /// Forgets the stream: zero state, and the next evaluation warms up from a window.

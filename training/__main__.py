@@ -40,7 +40,7 @@ def stage_corpora(a):
 def stage_dataset(a):
     from .dataset import dataset
 
-    src = dataset(a.word, a.pos, a.neg, a.workers, fresh=a.fresh)
+    src = dataset(a.word, a.pos, a.neg, a.workers, fresh=a.fresh, n_aux=a.aux)
     import numpy as np
 
     durs = [(c["word_end"] - c["word_start"]) / 16 for c in src.pos.clips]
@@ -52,7 +52,7 @@ def stage_train(a, round_: int, epochs: int, init=None, lr=None):
     from .train import train
 
     return train(a.word, round_, epochs, init=init, lr=lr or a.lr, channels=a.channels, steps_per_epoch=a.steps,
-                 hard_weight=a.hard_weight)
+                 hard_weight=a.hard_weight, aux_weight=a.aux_weight, distill=a.distill)
 
 
 def _model_path(word, round_=None):
@@ -158,10 +158,18 @@ def main(argv=None):
     p.add_argument("--ft-epochs", type=int, help="epochs of each fine-tuning round after mining")
     p.add_argument("--rounds", type=int, default=2, help="hard-negative mining rounds")
     p.add_argument("--round", type=int, default=0, help="for train/mine: which round")
+    p.add_argument("--scratch", action="store_true", help="train: start from random weights in any round")
     p.add_argument("--steps", type=int, help="steps per epoch of 64 sequences (default 150; --quick 100)")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--channels", type=int, default=64)
     p.add_argument("--hard-weight", type=float, default=2.0)
+    p.add_argument("--aux", type=int, default=0,
+                   help="sequences around real recordings of other wake words (auxiliary heads; 0: none)")
+    p.add_argument("--aux-weight", type=float, default=0.0,
+                   help="loss weight of auxiliary word heads on the real recordings (0: off; 0.5 measured worse)")
+    p.add_argument("--distill", type=float, default=0.0,
+                   help="loss weight of the teacher-embedding distillation (training/teacher.py; needs a pool "
+                        "built with HUSHWORD_TEACHER=1; 0: off; 1.0 measured worse)")
     p.add_argument("--mine-items", type=int, default=2500)
     p.add_argument("--mine-thr", type=float, default=0.05)
     p.add_argument("--mine-aug", type=int, default=2)
@@ -192,9 +200,9 @@ def main(argv=None):
     elif a.stage == "dataset":
         stage_dataset(a)
     elif a.stage == "train":
-        init = str(_model_path(a.word, a.round - 1)) if a.round > 0 else None
-        stage_train(a, a.round, a.epochs if a.round == 0 else a.ft_epochs, init=init,
-                    lr=a.lr if a.round == 0 else a.lr / 3)
+        init = str(_model_path(a.word, a.round - 1)) if a.round > 0 and not a.scratch else None
+        stage_train(a, a.round, a.epochs if init is None else a.ft_epochs, init=init,
+                    lr=a.lr if init is None else a.lr / 3)
     elif a.stage == "mine":
         stage_mine(a, max(1, a.round))
     elif a.stage == "calibrate":

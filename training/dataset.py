@@ -307,6 +307,62 @@ def make_negative(src: Sources, rng, recipe: str | None = None):
     return finish(src, rng, seq, k), labels_for(None, k)
 
 
+# ----------------------------------------------------------------------------------------------
+# auxiliary real keywords
+#
+# Real recordings of OTHER wake words (never the target) train extra output heads that are dropped at
+# export. The shared layers then have to find words in real voices and real microphones (hundreds of
+# crowd-sourced speakers), not only in TTS voices, which is what the target head needs on real speech.
+
+
+def aux_corpora(src: Sources) -> list[Corpus]:
+    """Real corpora that hold one wake word each (never the target word), train split non-empty."""
+    from .corpora import excluded
+
+    return [c for c in src.corpora if c.name.startswith(("wakewords-", "precise-"))
+            and "not-wake-words" not in c.name and not excluded(c.name, src.word) and src._train_segs[c.name]]
+
+
+def real_word_bounds(x: np.ndarray) -> tuple[int, int]:
+    """Start/end (samples) of the speech in a real single-word recording: 10 ms frames more than
+    10 dB above its noise floor (10th percentile) and within 35 dB of the loudest frame."""
+    n = 160
+    m = len(x) // n
+    if m < 3:
+        return 0, len(x)
+    e = 10 * np.log10(np.mean(x[: m * n].reshape(m, n) ** 2, axis=1) + 1e-10)
+    on = np.nonzero(e > max(e.max() - 35, np.percentile(e, 10) + 10))[0]
+    if len(on) == 0:
+        return 0, len(x)
+    return int(on[0] * n), int(min(len(x), (on[-1] + 1) * n))
+
+
+def make_aux(src: Sources, rng, corpora: list[Corpus]):
+    """A real recording of auxiliary word k, embedded like a positive. Returns (audio, target labels
+    (all 'not the word'), labels of head k, k + 1)."""
+    k = src.knobs
+    ci = int(rng.integers(len(corpora)))
+    c = corpora[ci]
+    segs = src._train_segs[c.name]
+    x = c.segment_audio(segs[int(rng.integers(len(segs)))])
+    ws, we = real_word_bounds(x)
+    a = max(0, ws - int(rng.uniform(0.02, 0.1) * SR))
+    b = min(len(x), we + int(rng.uniform(0.02, 0.1) * SR))
+    x, ws, we = x[a:b].copy(), ws - a, we - a
+    ramp = min(len(x) // 4, int(0.02 * SR))
+    if ramp > 1:
+        x[:ramp] *= np.linspace(0, 1, ramp, dtype=np.float32)
+        x[-ramp:] *= np.linspace(1, 0, ramp, dtype=np.float32)
+    f = rng.uniform(0.9, 1.1)
+    if abs(f - 1) > 0.01:
+        x = A.speed(x, f)
+        ws, we = int(ws / f), min(len(x), int(we / f))
+    lo = max(we - ws + int(0.05 * SR), (RF_FRAMES + 15) * HOP + FRAME_LEN)
+    end_at = int(rng.integers(lo, max(lo + 1, SEQ_SAMPLES - int(0.3 * SR))))
+    seq = embed(src, rng, x, ws, we, None, end_at)
+    return finish(src, rng, seq, k, light=True), labels_for(None, k), labels_for(end_at, k), ci + 1
+
+
 def make_hard(src: Sources, rng, item: dict):
     """A mined hard negative: the audio around a high-scoring spot, re-augmented."""
     k = src.knobs
@@ -362,6 +418,13 @@ def hard_source_audio(src: Sources, source: str) -> np.ndarray:
 
 _SRC: Sources | None = None
 _FEAT = None
+_TEACHER = None  # training/teacher.py Teacher, per worker, when the pool carries teacher embeddings
+
+
+def teacher_enabled() -> bool:
+    """Pool shards carry teacher embeddings (E) for distillation when HUSHWORD_TEACHER=1 (it makes the
+    pool about 3 times slower to build)."""
+    return os.environ.get("HUSHWORD_TEACHER", "0") == "1"
 
 
 def _init_worker():
@@ -371,8 +434,13 @@ def _init_worker():
     os.environ["OMP_NUM_THREADS"] = "1"
     import librosa  # noqa: F401 - import (slow) once per worker, not in the first pitch shift
 
-    global _FEAT
+    global _FEAT, _TEACHER
     from .common import frontend
+
+    if teacher_enabled():
+        from .teacher import Teacher
+
+        _TEACHER = Teacher()
 
     fn, cfg = frontend()
     c = cfg()
@@ -384,7 +452,11 @@ def _one(task):
     rng = np.random.default_rng(seed)
     for _attempt in range(5):
         try:
-            if kind == "pos":
+            extra = ()
+            if kind == "aux":
+                x, y, ya, ki = make_aux(_SRC, rng, aux_corpora(_SRC))
+                extra = (ya, ki)
+            elif kind == "pos":
                 x, y = make_positive(_SRC, rng)
             elif kind == "hard":
                 x, y = make_hard(_SRC, rng, item)
@@ -393,7 +465,9 @@ def _one(task):
             x = np.nan_to_num(x.astype(np.float32))
             f = np.asarray(_FEAT(x), dtype=np.float32)
             assert f.shape[0] == SEQ_FRAMES, f.shape
-            return f.T.astype(np.float16), y
+            if _TEACHER is not None:
+                extra = (*extra, _TEACHER.embed(x).astype(np.float16))
+            return (f.T.astype(np.float16), y, *extra)
         except (ValueError, IndexError) as e:  # a degenerate random draw: try another
             err = e
     raise err
@@ -428,8 +502,12 @@ def build_pool(src: Sources, name: str, kind: str, count: int, workers: int = 2,
             res = list(pool.imap(_one, tasks, chunksize=8))
             X = np.stack([r[0] for r in res])
             Y = np.stack([r[1] for r in res])
+            extra = {"YA": np.stack([r[2] for r in res]), "K": np.array([r[3] for r in res], np.int8)} \
+                if kind == "aux" else {}
+            if teacher_enabled():
+                extra["E"] = np.stack([r[-1] for r in res])
             tmp = d / f"{name}-{si:03d}.tmp.npz"
-            np.savez(tmp, X=X, Y=Y)
+            np.savez(tmp, X=X, Y=Y, **extra)
             tmp.replace(shards[si])
             bar.update(hi - lo)
         bar.close()
@@ -448,29 +526,67 @@ class _Serial:
         return map(fn, tasks)
 
 
-def load_pool(word: str, names: list[str] | None = None):
-    """All shards (or those whose name starts with one of names): X [N,F,T] f16, Y [N,T] i8, pool tag."""
+def load_pool(word: str, names: list[str] | None = None, teacher: bool = False):
+    """All shards (or those whose name starts with one of names): X [N,F,T] f16, Y [N,T] i8, pool tag;
+    with `teacher`, also the teacher embeddings E [N,n,96] f16 (None if a shard has none)."""
     d = word_dir(word) / "pool"
-    Xs, Ys, tags = [], [], []
+    Xs, Ys, tags, Es = [], [], [], []
     for p in sorted(d.glob("*.npz")):
         if p.name.endswith(".tmp.npz"):
             continue
         tag = p.name.rsplit("-", 1)[0]
-        if names is not None and tag not in names:
+        if tag == "aux" or (names is not None and tag not in names):
             continue
         z = np.load(p)
         Xs.append(z["X"])
         Ys.append(z["Y"])
+        Es.append(z["E"] if "E" in z.files else None)
         tags += [tag] * len(z["Y"])
     if not Xs:
         raise SystemExit(f"no training pool in {d}: run `python -m training dataset --word {word}` first")
-    return np.concatenate(Xs), np.concatenate(Ys), np.array(tags)
+    out = np.concatenate(Xs), np.concatenate(Ys), np.array(tags)
+    if teacher:
+        return (*out, np.concatenate(Es) if all(e is not None for e in Es) else None)
+    return out
+
+
+def load_aux(word: str):
+    """The auxiliary pool: X [N,F,T] f16, labels of the auxiliary head YA [N,T] i8, head K [N] (1..n),
+    and the auxiliary corpus names (head k is names[k-1]); None when there is none."""
+    from .common import load_json
+
+    d = word_dir(word) / "pool"
+    shards = sorted(p for p in d.glob("aux-*.npz") if not p.name.endswith(".tmp.npz"))
+    names = load_json(word_dir(word) / "aux.json", {}).get("corpora")
+    if not shards or not names:
+        return None
+    zs = [np.load(p) for p in shards]
+    E = np.concatenate([z["E"] for z in zs]) if all("E" in z.files for z in zs) else None
+    return (np.concatenate([z["X"] for z in zs]), np.concatenate([z["YA"] for z in zs]),
+            np.concatenate([z["K"] for z in zs]), names, E)
+
+
+def build_aux_pool(src: Sources, count: int, workers: int = 2):
+    """Sequences around real recordings of the auxiliary words (see make_aux)."""
+    from .common import load_json, save_json
+
+    names = [c.name for c in aux_corpora(src)]
+    p = word_dir(src.word) / "aux.json"
+    if count <= 0 or not names:
+        return
+    if load_json(p, {}).get("corpora") != names:
+        for old in (word_dir(src.word) / "pool").glob("aux-*.npz"):
+            old.unlink()
+        save_json(p, {"corpora": names})
+    log(f"auxiliary real keywords: {', '.join(names)}")
+    build_pool(src, "aux", "aux", count, workers)
 
 
 POOL_VERSION = 6  # 6: the recipe of 3 again (5's knobs default off); 5: channel transfer from real recordings; 4: negative TTS drawn with the positives' engine mix
 
 
-def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool = True, fresh: bool = False):
+def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool = True, fresh: bool = False,
+            n_aux: int = 0):
     src = load_sources(word, verbose)
     if src.pos is None or len(src.pos.clips) == 0:
         raise SystemExit(f"no synthetic positives in pos-{word}: run the synthesis first (training/synth)")
@@ -502,4 +618,5 @@ def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool =
         log(f"reusing the training pool built on {meta['pos_clips']} positive clips (now {n_clips})")
     build_pool(src, "pos", "pos", n_pos, workers)
     build_pool(src, "neg", "neg", n_neg, workers)
+    build_aux_pool(src, n_aux, workers)
     return src

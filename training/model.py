@@ -51,14 +51,18 @@ class KWS(nn.Module):
         self.head = nn.Conv1d(channels, n_keywords, 1)
         self.rf = receptive_field(dilations)
 
-    def forward(self, x, valid: bool = False):
-        """x [B, F, T] raw features -> logits [B, K, T] (T - rf + 1 frames when valid)."""
+    def features(self, x, valid: bool = False):
+        """x [B, F, T] raw features -> the last block's output [B, C, T] (what the heads read)."""
         x = (x - self.mean[None, :, None]) * self.inv_std[None, :, None]
         x = self.conv_in(x if valid else F.pad(x, (K_IN - 1, 0)))
         x = F.relu(self.bn_in(x))
         for b in self.blocks:
             x = b(x, valid)
-        return self.head(x)
+        return x
+
+    def forward(self, x, valid: bool = False):
+        """x [B, F, T] raw features -> logits [B, K, T] (T - rf + 1 frames when valid)."""
+        return self.head(self.features(x, valid))
 
 
 class FullWindow(nn.Module):

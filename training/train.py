@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from .common import log, save_json, word_dir
-from .dataset import load_pool
+from .dataset import load_aux, load_pool
 from .evaluate import build_validation, score_validation, summary
 from .model import KWS, n_params
 
@@ -44,15 +44,79 @@ def spec_augment(x, rng, mean, n_time=2, max_t=10, n_freq=2, max_f=3):
     return x
 
 
+def aux_loss(model, aux, rng, n: int, mean):
+    """Per-frame BCE of the auxiliary heads on a batch of real auxiliary-word sequences: head k is
+    1 after word k ends and 0 elsewhere; the other auxiliary heads are 0 throughout (another word)."""
+    import torch
+    import torch.nn.functional as F
+
+    X, YA, K = aux[:3]
+    bi = rng.choice(len(K), n)
+    xb = spec_augment(torch.from_numpy(X[bi].astype(np.float32)), rng, mean)
+    ya = torch.from_numpy(YA[bi].astype(np.float32))
+    z = model(xb)[:, 1:]  # [n, n_aux, T]
+    onehot = F.one_hot(torch.from_numpy(K[bi].astype(np.int64)) - 1, z.shape[1]).float()[:, :, None]
+    m = (ya >= 0).float()[:, None, :].expand_as(z)
+    tgt = onehot * ya.clamp(min=0)[:, None, :]
+    return (F.binary_cross_entropy_with_logits(z, tgt, reduction="none") * m).sum() / m.sum()
+
+
+class Distiller:
+    """Holds the student to the teacher's speech embeddings (training/teacher.py): a 1x1 head from the
+    last block's output to the 96 standardized embedding dimensions, MSE at the frames aligned with
+    each embedding. The head is dropped at export."""
+
+    def __init__(self, model, E: np.ndarray, aux_E, rng):
+        import torch.nn as nn
+
+        from .teacher import DIM
+
+        sample = E[rng.choice(len(E), min(len(E), 2000), replace=False)].astype(np.float32).reshape(-1, DIM)
+        self.mu, self.sd = sample.mean(0), sample.std(0) + 1e-3
+        self.E, self.aux_E = E, aux_E
+        self.head = nn.Conv1d(model.conv_in.out_channels, DIM, 1)
+        self.model = model
+
+    def _mse(self, h, E):
+        import torch
+
+        from .teacher import target_frames
+
+        k, t = target_frames(E.shape[1], self.model.rf, h.shape[2])
+        tgt = (E[:, k].astype(np.float32) - self.mu) / self.sd  # [B, nk, 96]
+        pred = self.head(h[:, :, t])  # [B, 96, nk]
+        return ((pred - torch.from_numpy(tgt).transpose(1, 2)) ** 2).mean()
+
+    def loss(self, h, bi, aux_X, n_aux: int, mean):
+        """MSE on the batch's own sequences, plus n_aux real auxiliary-word sequences (real voices)."""
+        import torch
+
+        total = self._mse(h, self.E[bi])
+        if aux_X is not None and n_aux > 0:
+            rng = np.random.default_rng(int(bi[0]))
+            ai = rng.choice(len(self.aux_E), n_aux)
+            xa = spec_augment(torch.from_numpy(aux_X[ai].astype(np.float32)), rng, mean)
+            total = total + self._mse(self.model.features(xa), self.aux_E[ai])
+        return total
+
+
+def target_only(sd: dict) -> dict:
+    """A state dict with the target head alone (what export, mining and calibration load)."""
+    sd = {k: v.clone() for k, v in sd.items()}
+    sd["head.weight"], sd["head.bias"] = sd["head.weight"][:1], sd["head.bias"][:1]
+    return sd
+
+
 def train(word: str, round_: int, epochs: int, init: str | None = None, lr: float = 3e-3, batch: int = 64,
           channels: int = 64, hard_weight: float = 2.0, neg_frac: float = 0.6, pos_weight: float = 1.0,
-          steps_per_epoch: int | None = None, seed: int = 0, verbose: bool = True) -> dict:
+          steps_per_epoch: int | None = None, seed: int = 0, verbose: bool = True, aux_weight: float = 0.0,
+          aux_batch: int = 16, distill: float = 0.0) -> dict:
     import torch
     import torch.nn.functional as F
 
     wd = word_dir(word)
     t0 = time.time()
-    X, Y, tags = load_pool(word)
+    X, Y, tags, E = load_pool(word, teacher=True) if distill > 0 else (*load_pool(word), None)
     is_pos = (Y == 1).any(axis=1)
     is_hard = np.char.startswith(tags.astype(str), "hard")
     pos_idx = np.nonzero(is_pos)[0]
@@ -62,11 +126,25 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
     log(f"pool: {len(pos_idx)} positive, {len(neg_idx)} negative ({is_hard.sum()} mined hard) sequences, "
         f"{X.nbytes / 1e6:.0f} MB, loaded in {time.time() - t0:.1f} s")
 
+    aux = load_aux(word) if aux_batch > 0 and (aux_weight > 0 or distill > 0) else None
+    n_aux = len(aux[3]) if aux is not None and aux_weight > 0 else 0
+    if n_aux:
+        log(f"auxiliary heads on real recordings of {', '.join(aux[3])}: {len(aux[2])} sequences, "
+            f"{aux_batch} per batch, loss weight {aux_weight}")
+
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed + 1000 * round_)
-    model = KWS(n_features=X.shape[1], channels=channels)
+    model = KWS(n_features=X.shape[1], channels=channels, n_keywords=1 + n_aux)
+    dist = Distiller(model, E, aux[4] if aux is not None else None, rng) if distill > 0 and E is not None else None
+    if dist is not None:
+        log(f"distilling the teacher's speech embeddings (weight {distill}) on {len(E)} pool sequences"
+            + (f" and {len(aux[4])} real auxiliary-word sequences" if dist.aux_E is not None else ""))
     if init:
-        model.load_state_dict(torch.load(init, weights_only=True))
+        sd = torch.load(init, weights_only=True)
+        if n_aux:  # a saved model has the target head only: the auxiliary heads start fresh
+            sd["head.weight"] = torch.cat([sd["head.weight"], model.head.weight.data[1:]])
+            sd["head.bias"] = torch.cat([sd["head.bias"], model.head.bias.data[1:]])
+        model.load_state_dict(sd)
         log(f"fine-tuning from {init}")
     else:
         mean, std = norm_stats(X, Y)
@@ -78,7 +156,8 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
     val = build_validation(word, verbose=verbose)
     n_pos_b = int(round(batch * (1 - neg_frac)))
     steps = steps_per_epoch or max(20, int(len(pos_idx) / n_pos_b))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
+    params = list(model.parameters()) + (list(dist.head.parameters()) if dist is not None else [])
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-3)
     total = max(4, epochs * steps)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total,
                                                 pct_start=max(2 / total, 0.15 if not init else 0.05))
@@ -94,11 +173,16 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
             yb = torch.from_numpy(Y[bi].astype(np.float32))
             wb = torch.from_numpy(np.where(is_hard[bi], hard_weight, 1.0).astype(np.float32))[:, None]
             xb = spec_augment(xb, rng, mean)
-            z = model(xb)[:, 0]
+            h = model.features(xb)
+            z = model.head(h)[:, 0]
             m = (yb >= 0).float()
             tgt = yb.clamp(min=0)
             w = m * wb * torch.where(tgt > 0, torch.full_like(tgt, pos_weight), torch.ones_like(tgt))
             loss = (F.binary_cross_entropy_with_logits(z, tgt, reduction="none") * w).sum() / m.sum()
+            if n_aux:
+                loss = loss + aux_weight * aux_loss(model, aux, rng, aux_batch, mean)
+            if dist is not None:
+                loss = loss + distill * dist.loss(h, bi, aux[0] if dist.aux_E is not None else None, aux_batch, mean)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -113,7 +197,7 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
             f"({s['worst_neg_corpus']}) -> thr {s['threshold']:.4f}: {frr}  [{s['seconds']} s]")
         if s["select"] > best_sel or (s["select"] == best_sel and best is not None and s["max_neg"] < best["max_neg"]):
             best_sel, best = s["select"], s
-            torch.save(model.state_dict(), ck)
+            torch.save(target_only(model.state_dict()), ck)
     log(f"round {round_}: best epoch {best['epoch'] + 1} (recall at zero-FA threshold {best_sel:.3f}) -> {ck}")
     save_json(wd / f"train-r{round_}.json", {"history": history, "best": best, "params": n_params(model),
                                             "steps_per_epoch": steps, "batch": batch, "lr": lr,

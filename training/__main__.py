@@ -40,7 +40,10 @@ def stage_corpora(a):
 def stage_dataset(a):
     from .dataset import dataset
 
-    src = dataset(a.word, a.pos, a.neg, a.workers, fresh=a.fresh, n_aux=a.aux)
+    from .dataset import Knobs
+
+    src = dataset(a.word, a.pos, a.neg, a.workers, fresh=a.fresh, n_aux=a.aux,
+                  knobs=Knobs(pos_engine_temper=a.pos_engine_temper))
     import numpy as np
 
     durs = [(c["word_end"] - c["word_start"]) / 16 for c in src.pos.clips]
@@ -52,7 +55,7 @@ def stage_train(a, round_: int, epochs: int, init=None, lr=None):
     from .train import train
 
     return train(a.word, round_, epochs, init=init, lr=lr or a.lr, channels=a.channels, steps_per_epoch=a.steps,
-                 hard_weight=a.hard_weight, aux_weight=a.aux_weight, distill=a.distill)
+                 hard_weight=a.hard_weight, aux_weight=a.aux_weight, distill=a.distill, seed=a.seed)
 
 
 def _model_path(word, round_=None):
@@ -159,6 +162,10 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=2, help="hard-negative mining rounds")
     p.add_argument("--round", type=int, default=0, help="for train/mine: which round")
     p.add_argument("--scratch", action="store_true", help="train: start from random weights in any round")
+    p.add_argument("--pos-engine-temper", type=float, default=1.0,
+                   help="dataset: draw positives with TTS engine shares ~ clips**x (1: as synthesized; "
+                        "0.5 gives engines other than Kokoro more weight)")
+    p.add_argument("--seed", type=int, default=0, help="train: seed of the weights and the batch order")
     p.add_argument("--steps", type=int, help="steps per epoch of 64 sequences (default 150; --quick 100)")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--channels", type=int, default=64)

@@ -42,6 +42,7 @@ class Knobs:
     p_channel: float = 0.0  # 0.5 measured worse (see training/README.md); kept for experiments
     engine_match: bool = False  # idem
     p_pitch: float = 0.3
+    pos_engine_temper: float = 1.0  # positives drawn with engine shares ~ clips**temper (1: as synthesized)
     speed_lo: float = 0.85
     speed_hi: float = 1.15
 
@@ -73,6 +74,13 @@ class Sources:
         target = engine_shares(self.pos) if self.pos is not None and self.knobs.engine_match else {}
         self._pick = {s.name: engine_matched_p(s, target)
                       for s in [self.adv, self.speech, *self.other_pos] if s is not None and s.clips}
+        # Positives: Kokoro makes most clips; tempering the engine shares (sqrt: temper 0.5) gives the
+        # other engines' voices more weight in the pool.
+        if self.pos is not None and self.pos.clips and self.knobs.pos_engine_temper != 1.0:
+            sh = engine_shares(self.pos)
+            t = {e: v ** self.knobs.pos_engine_temper for e, v in sh.items()}
+            self._pick[self.pos.name] = engine_matched_p(self.pos, {e: v / sum(t.values()) for e, v in t.items()},
+                                                         floor=0.0)
 
     def pick(self, s: SynthSet, rng) -> int:
         """Index of a clip of the negative TTS set s, engines drawn in the positives' proportions."""
@@ -96,7 +104,7 @@ def engine_matched_p(s: SynthSet, target: dict[str, float], floor: float = 0.2) 
     return u if w.sum() == 0 else (1 - floor) * w / w.sum() + floor * u
 
 
-def load_sources(word: str, verbose: bool = True) -> Sources:
+def load_sources(word: str, verbose: bool = True, knobs: Knobs | None = None) -> Sources:
     corpora = load_corpora(word, verbose=verbose)
     from .corpora import read_manifest
     from .common import SYNTH
@@ -107,7 +115,7 @@ def load_sources(word: str, verbose: bool = True) -> Sources:
             if d.name.startswith("pos-") and d.name != f"pos-{word}" and read_manifest(d.name):
                 others.append(load_synth(d.name, verbose))
     return Sources(word, corpora, pos=load_synth(f"pos-{word}", verbose), adv=load_synth(f"adv-{word}", verbose),
-                   other_pos=others, speech=load_synth("speech", verbose))
+                   other_pos=others, speech=load_synth("speech", verbose), knobs=knobs or Knobs())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -265,7 +273,7 @@ def labels_for(word_end: int | None, k: Knobs) -> np.ndarray:
 
 def make_positive(src: Sources, rng):
     k = src.knobs
-    clip, ws, we, meta = word_clip(src.pos, rng, k)
+    clip, ws, we, meta = word_clip(src.pos, rng, k, src.pick(src.pos, rng))
     lo = max(we - ws + int(0.05 * SR), (RF_FRAMES + 15) * HOP + FRAME_LEN)
     hi = SEQ_SAMPLES - int(0.3 * SR)
     end_at = int(rng.integers(lo, max(lo + 1, hi)))
@@ -586,8 +594,8 @@ POOL_VERSION = 6  # 6: the recipe of 3 again (5's knobs default off); 5: channel
 
 
 def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool = True, fresh: bool = False,
-            n_aux: int = 0):
-    src = load_sources(word, verbose)
+            n_aux: int = 0, knobs: Knobs | None = None):
+    src = load_sources(word, verbose, knobs)
     if src.pos is None or len(src.pos.clips) == 0:
         raise SystemExit(f"no synthetic positives in pos-{word}: run the synthesis first (training/synth)")
     from .augment import make_rir_bank

@@ -613,11 +613,12 @@ def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool =
     n_clips = len(src.pos.clips)
     fe = os.environ.get("HUSHWORD_FEATURES_STUB") or "training/features.py"
     if (fresh or not meta or n_clips >= 1.5 * meta.get("pos_clips", 0) or meta.get("version") != POOL_VERSION
-            or meta.get("frontend") != fe):
+            or meta.get("frontend") != fe or meta.get("pos_engine_temper", 1.0) != src.knobs.pos_engine_temper):
         if d.exists():
             for p in d.glob("*.npz"):
                 p.unlink()
         meta = {"pos_clips": n_clips, "version": POOL_VERSION, "frontend": fe,
+                "pos_engine_temper": src.knobs.pos_engine_temper,
                 "adv_clips": len(src.adv.clips) if src.adv else 0,
                 "speech_clips": len(src.speech.clips) if src.speech else 0}
         save_json(meta_p, meta)

@@ -38,9 +38,7 @@ def stage_corpora(a):
 
 
 def stage_dataset(a):
-    from .dataset import dataset
-
-    from .dataset import Knobs
+    from .dataset import Knobs, dataset
 
     src = dataset(a.word, a.pos, a.neg, a.workers, fresh=a.fresh, n_aux=a.aux,
                   knobs=Knobs(pos_engine_temper=a.pos_engine_temper))

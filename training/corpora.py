@@ -168,15 +168,21 @@ class SynthSet:
         return sum(c["length"] for c in self.clips) / SR / 3600
 
 
-def word_bounds(x: np.ndarray, rel_db: float = 35.0) -> tuple[int, int]:
+def word_bounds(x: np.ndarray, rel_db: float = 35.0, above_floor_db: float | None = None) -> tuple[int, int]:
     """Energy-based start/end (samples) of the speech in a short clip: 10 ms frames within rel_db of
-    the loudest frame."""
+    the loudest frame and, with above_floor_db (for real recordings, which carry room and microphone
+    noise), also that far above the clip's noise floor (its 10th-percentile frame)."""
     n = 160
     m = len(x) // n
     if m < 3:
         return 0, len(x)
     e = 10 * np.log10(np.mean(x[: m * n].reshape(m, n) ** 2, axis=1) + 1e-10)
-    on = np.nonzero(e > e.max() - rel_db)[0]
+    floor = e.max() - rel_db
+    if above_floor_db is not None:
+        floor = max(floor, np.percentile(e, 10) + above_floor_db)
+    on = np.nonzero(e > floor)[0]
+    if len(on) == 0:
+        return 0, len(x)
     return int(on[0] * n), int(min(len(x), (on[-1] + 1) * n))
 
 

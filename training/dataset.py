@@ -19,7 +19,7 @@ import numpy as np
 
 from . import augment as A
 from .common import SR, log, stable_hash, word_dir
-from .corpora import Corpus, SynthSet, load_corpora, load_synth
+from .corpora import SynthSet, excluded, load_corpora, load_synth, word_bounds
 
 SEQ_FRAMES = 280
 FRAME_LEN, HOP = 400, 160
@@ -61,6 +61,10 @@ class Sources:
         self.speech_corpora = [c for c in self.corpora if c.category == "speech" and c.hours("train") > 0]
         self.noise_corpora = [c for c in self.corpora if c.category in ("noise", "music") and c.hours("train") > 0]
         self._train_segs = {c.name: c.split_segments("train") for c in self.corpora}
+        # real recordings of one other wake word each (never the target): the auxiliary heads' words
+        self.aux_corpora = [c for c in self.corpora if c.name.startswith(("wakewords-", "precise-"))
+                            and "not-wake-words" not in c.name and not excluded(c.name, self.word)
+                            and self._train_segs[c.name]]
         w = np.array([np.sqrt(c.hours("train")) for c in self.speech_corpora])
         self.speech_w = w / w.sum() if len(w) else w
         # TTS commands by (engine, voice) so a positive can be followed by the same voice
@@ -83,7 +87,8 @@ class Sources:
                                                          floor=0.0)
 
     def pick(self, s: SynthSet, rng) -> int:
-        """Index of a clip of the negative TTS set s, engines drawn in the positives' proportions."""
+        """Index of a clip of TTS set s: engines drawn in the proportions set up above (negatives: the
+        positives' mix with `engine_match`; positives: tempered shares), else uniformly."""
         p = self._pick.get(s.name)
         return int(rng.choice(len(s.clips), p=p)) if p is not None else int(rng.integers(len(s.clips)))
 
@@ -271,12 +276,17 @@ def labels_for(word_end: int | None, k: Knobs) -> np.ndarray:
 # example recipes
 
 
+def word_end_at(rng, ws: int, we: int) -> int:
+    """Where a word (start ws, end we in its clip) ends in a sequence: late enough that the whole word
+    and 150 ms past the receptive field fit before it, at least 0.3 s before the sequence ends."""
+    lo = max(we - ws + int(0.05 * SR), (RF_FRAMES + 15) * HOP + FRAME_LEN)
+    return int(rng.integers(lo, max(lo + 1, SEQ_SAMPLES - int(0.3 * SR))))
+
+
 def make_positive(src: Sources, rng):
     k = src.knobs
     clip, ws, we, meta = word_clip(src.pos, rng, k, src.pick(src.pos, rng))
-    lo = max(we - ws + int(0.05 * SR), (RF_FRAMES + 15) * HOP + FRAME_LEN)
-    hi = SEQ_SAMPLES - int(0.3 * SR)
-    end_at = int(rng.integers(lo, max(lo + 1, hi)))
+    end_at = word_end_at(rng, ws, we)
     seq = embed(src, rng, clip, ws, we, meta, end_at)
     return finish(src, rng, seq, k), labels_for(end_at, k)
 
@@ -303,8 +313,7 @@ def make_negative(src: Sources, rng, recipe: str | None = None):
             clip, ws, we, meta = word_clip(src.pos, rng, k)
             cut = ws + int((we - ws) * rng.uniform(0.3, 0.65))
             clip, we = clip[:cut] * np.minimum(1, np.linspace(30, 0, cut)).astype(np.float32), cut
-        lo = max(we - ws + int(0.05 * SR), (RF_FRAMES + 15) * HOP + FRAME_LEN)
-        end_at = int(rng.integers(lo, max(lo + 1, n - int(0.3 * SR))))
+        end_at = word_end_at(rng, ws, we)
         seq = embed(src, rng, clip, ws, we, meta, end_at)
     elif r is not None and r < 0.95:
         seq = noise_stream(src, rng, n)
@@ -323,37 +332,15 @@ def make_negative(src: Sources, rng, recipe: str | None = None):
 # crowd-sourced speakers), not only in TTS voices, which is what the target head needs on real speech.
 
 
-def aux_corpora(src: Sources) -> list[Corpus]:
-    """Real corpora that hold one wake word each (never the target word), train split non-empty."""
-    from .corpora import excluded
-
-    return [c for c in src.corpora if c.name.startswith(("wakewords-", "precise-"))
-            and "not-wake-words" not in c.name and not excluded(c.name, src.word) and src._train_segs[c.name]]
-
-
-def real_word_bounds(x: np.ndarray) -> tuple[int, int]:
-    """Start/end (samples) of the speech in a real single-word recording: 10 ms frames more than
-    10 dB above its noise floor (10th percentile) and within 35 dB of the loudest frame."""
-    n = 160
-    m = len(x) // n
-    if m < 3:
-        return 0, len(x)
-    e = 10 * np.log10(np.mean(x[: m * n].reshape(m, n) ** 2, axis=1) + 1e-10)
-    on = np.nonzero(e > max(e.max() - 35, np.percentile(e, 10) + 10))[0]
-    if len(on) == 0:
-        return 0, len(x)
-    return int(on[0] * n), int(min(len(x), (on[-1] + 1) * n))
-
-
-def make_aux(src: Sources, rng, corpora: list[Corpus]):
+def make_aux(src: Sources, rng):
     """A real recording of auxiliary word k, embedded like a positive. Returns (audio, target labels
     (all 'not the word'), labels of head k, k + 1)."""
     k = src.knobs
-    ci = int(rng.integers(len(corpora)))
-    c = corpora[ci]
+    ci = int(rng.integers(len(src.aux_corpora)))
+    c = src.aux_corpora[ci]
     segs = src._train_segs[c.name]
     x = c.segment_audio(segs[int(rng.integers(len(segs)))])
-    ws, we = real_word_bounds(x)
+    ws, we = word_bounds(x, above_floor_db=10.0)
     a = max(0, ws - int(rng.uniform(0.02, 0.1) * SR))
     b = min(len(x), we + int(rng.uniform(0.02, 0.1) * SR))
     x, ws, we = x[a:b].copy(), ws - a, we - a
@@ -365,8 +352,7 @@ def make_aux(src: Sources, rng, corpora: list[Corpus]):
     if abs(f - 1) > 0.01:
         x = A.speed(x, f)
         ws, we = int(ws / f), min(len(x), int(we / f))
-    lo = max(we - ws + int(0.05 * SR), (RF_FRAMES + 15) * HOP + FRAME_LEN)
-    end_at = int(rng.integers(lo, max(lo + 1, SEQ_SAMPLES - int(0.3 * SR))))
+    end_at = word_end_at(rng, ws, we)
     seq = embed(src, rng, x, ws, we, None, end_at)
     return finish(src, rng, seq, k, light=True), labels_for(None, k), labels_for(end_at, k), ci + 1
 
@@ -462,7 +448,7 @@ def _one(task):
         try:
             extra = ()
             if kind == "aux":
-                x, y, ya, ki = make_aux(_SRC, rng, aux_corpora(_SRC))
+                x, y, ya, ki = make_aux(_SRC, rng)
                 extra = (ya, ki)
             elif kind == "pos":
                 x, y = make_positive(_SRC, rng)
@@ -578,7 +564,7 @@ def build_aux_pool(src: Sources, count: int, workers: int = 2):
     """Sequences around real recordings of the auxiliary words (see make_aux)."""
     from .common import load_json, save_json
 
-    names = [c.name for c in aux_corpora(src)]
+    names = [c.name for c in src.aux_corpora]
     p = word_dir(src.word) / "aux.json"
     if count <= 0 or not names:
         return

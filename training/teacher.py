@@ -37,15 +37,14 @@ class Teacher:
         d = model_dir()
         self.mel = Interpreter(str(d / "melspectrogram.tflite"), num_threads=threads)
         self.emb = Interpreter(str(d / "embedding_model.tflite"), num_threads=threads)
-        self._mel_shape = None
-        self._emb_n = None
+        self._shapes = {}  # interpreter -> the input shape its tensors are allocated for
 
-    def _run(self, it, shape, attr, x):
+    def _run(self, it, x):
         i = it.get_input_details()[0]["index"]
-        if getattr(self, attr) != shape:
-            it.resize_tensor_input(i, list(shape))
+        if self._shapes.get(id(it)) != x.shape:
+            it.resize_tensor_input(i, list(x.shape))
             it.allocate_tensors()
-            setattr(self, attr, shape)
+            self._shapes[id(it)] = x.shape
         it.set_tensor(i, x)
         it.invoke()
         return it.get_tensor(it.get_output_details()[0]["index"])
@@ -53,7 +52,7 @@ class Teacher:
     def mel_frames(self, x: np.ndarray) -> np.ndarray:
         """[n, 32] log-mel frames of float audio in [-1, 1) (the teacher wants int16-scaled floats)."""
         a = (np.clip(x, -1, 1) * 32767).astype(np.float32)[None]
-        m = self._run(self.mel, a.shape, "_mel_shape", a)
+        m = self._run(self.mel, a)
         return m[0, 0] / 10 + 2  # openWakeWord's scaling
 
     def embed(self, x: np.ndarray) -> np.ndarray:
@@ -62,7 +61,7 @@ class Teacher:
         if len(m) < WIN:
             return np.zeros((0, DIM), np.float32)
         w = np.stack([m[i: i + WIN] for i in range(0, len(m) - WIN + 1, STEP)])[..., None].astype(np.float32)
-        return self._run(self.emb, w.shape, "_emb_n", w).reshape(len(w), DIM)
+        return self._run(self.emb, w).reshape(len(w), DIM)
 
 
 def target_frames(n_emb: int, rf: int, n_frames: int) -> tuple[np.ndarray, np.ndarray]:

@@ -66,14 +66,16 @@ class Distiller:
     last block's output to the 96 standardized embedding dimensions, MSE at the frames aligned with
     each embedding. The head is dropped at export."""
 
-    def __init__(self, model, E: np.ndarray, aux_E, rng):
+    def __init__(self, model, E: np.ndarray, aux, rng):
         import torch.nn as nn
 
         from .teacher import DIM
 
         sample = E[rng.choice(len(E), min(len(E), 2000), replace=False)].astype(np.float32).reshape(-1, DIM)
         self.mu, self.sd = sample.mean(0), sample.std(0) + 1e-3
-        self.E, self.aux_E = E, aux_E
+        self.E = E
+        # the real auxiliary-word sequences and their embeddings, when the aux pool carries them
+        self.aux = (aux[0], aux[4]) if aux is not None and aux[4] is not None else None
         self.head = nn.Conv1d(model.conv_in.out_channels, DIM, 1)
         self.model = model
 
@@ -87,16 +89,16 @@ class Distiller:
         pred = self.head(h[:, :, t])  # [B, 96, nk]
         return ((pred - torch.from_numpy(tgt).transpose(1, 2)) ** 2).mean()
 
-    def loss(self, h, bi, aux_X, n_aux: int, mean):
+    def loss(self, h, bi, rng, n_aux: int, mean):
         """MSE on the batch's own sequences, plus n_aux real auxiliary-word sequences (real voices)."""
         import torch
 
         total = self._mse(h, self.E[bi])
-        if aux_X is not None and n_aux > 0:
-            rng = np.random.default_rng(int(bi[0]))
-            ai = rng.choice(len(self.aux_E), n_aux)
-            xa = spec_augment(torch.from_numpy(aux_X[ai].astype(np.float32)), rng, mean)
-            total = total + self._mse(self.model.features(xa), self.aux_E[ai])
+        if self.aux is not None and n_aux > 0:
+            X, E = self.aux
+            ai = rng.choice(len(E), n_aux)
+            xa = spec_augment(torch.from_numpy(X[ai].astype(np.float32)), rng, mean)
+            total = total + self._mse(self.model.features(xa), E[ai])
         return total
 
 
@@ -135,10 +137,10 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed + 1000 * round_)
     model = KWS(n_features=X.shape[1], channels=channels, n_keywords=1 + n_aux)
-    dist = Distiller(model, E, aux[4] if aux is not None else None, rng) if distill > 0 and E is not None else None
+    dist = Distiller(model, E, aux, rng) if distill > 0 and E is not None else None
     if dist is not None:
         log(f"distilling the teacher's speech embeddings (weight {distill}) on {len(E)} pool sequences"
-            + (f" and {len(aux[4])} real auxiliary-word sequences" if dist.aux_E is not None else ""))
+            + (f" and {len(dist.aux[1])} real auxiliary-word sequences" if dist.aux is not None else ""))
     if init:
         sd = torch.load(init, weights_only=True)
         if n_aux:  # a saved model has the target head only: the auxiliary heads start fresh
@@ -182,7 +184,7 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
             if n_aux:
                 loss = loss + aux_weight * aux_loss(model, aux, rng, aux_batch, mean)
             if dist is not None:
-                loss = loss + distill * dist.loss(h, bi, aux[0] if dist.aux_E is not None else None, aux_batch, mean)
+                loss = loss + distill * dist.loss(h, bi, rng, aux_batch, mean)
             opt.zero_grad()
             loss.backward()
             opt.step()

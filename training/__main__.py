@@ -41,7 +41,7 @@ def stage_dataset(a):
     from .dataset import Knobs, dataset
 
     src = dataset(a.word, a.pos, a.neg, a.workers, fresh=a.fresh, n_aux=a.aux,
-                  knobs=Knobs(pos_engine_temper=a.pos_engine_temper))
+                  knobs=Knobs(pos_engine_temper=a.pos_engine_temper, p_voice=a.p_voice))
     import numpy as np
 
     durs = [(c["word_end"] - c["word_start"]) / 16 for c in src.pos.clips]
@@ -53,7 +53,8 @@ def stage_train(a, round_: int, epochs: int, init=None, lr=None):
     from .train import train
 
     return train(a.word, round_, epochs, init=init, lr=lr or a.lr, channels=a.channels, steps_per_epoch=a.steps,
-                 hard_weight=a.hard_weight, aux_weight=a.aux_weight, distill=a.distill, seed=a.seed)
+                 hard_weight=a.hard_weight, aux_weight=a.aux_weight, distill=a.distill, seed=a.seed,
+                 domain=a.domain)
 
 
 def _model_path(word, round_=None):
@@ -163,6 +164,9 @@ def main(argv=None):
     p.add_argument("--pos-engine-temper", type=float, default=1.0,
                    help="dataset: draw positives with TTS engine shares ~ clips**x (1: as synthesized; "
                         "0.5 gives engines other than Kokoro more weight)")
+    p.add_argument("--p-voice", type=float, default=0.0,
+                   help="dataset: share of TTS word clips given another speaker's pitch and formants "
+                        "(augment.voice_shift; 0: off)")
     p.add_argument("--seed", type=int, default=0, help="train: seed of the weights and the batch order")
     p.add_argument("--steps", type=int, help="steps per epoch of 64 sequences (default 150; --quick 100)")
     p.add_argument("--lr", type=float, default=3e-3)
@@ -175,6 +179,9 @@ def main(argv=None):
     p.add_argument("--distill", type=float, default=0.0,
                    help="loss weight of the teacher-embedding distillation (training/teacher.py; needs a pool "
                         "built with HUSHWORD_TEACHER=1; 0: off; 1.0 measured worse)")
+    p.add_argument("--domain", type=float, default=0.0,
+                   help="loss weight of the voice-adversarial head (real vs TTS voices on negatives, gradient "
+                        "reversal; train.VoiceAdversary; 0: off)")
     p.add_argument("--mine-items", type=int, default=2500)
     p.add_argument("--mine-thr", type=float, default=0.05)
     p.add_argument("--mine-aug", type=int, default=2)

@@ -94,6 +94,27 @@ def pitch(x: np.ndarray, semitones: float) -> np.ndarray:
     return librosa.effects.pitch_shift(x, sr=SR, n_steps=semitones).astype(np.float32)
 
 
+def voice_shift(x: np.ndarray, f0_semitones: float, formant_semitones: float) -> np.ndarray:
+    """Another speaker's voice range: the WORLD vocoder (pyworld) moves the pitch and the formants
+    (spectral envelope warped along frequency) independently, as they differ between real speakers
+    (a child's F0 is an octave above a man's, its formants only ~25% higher). Pitch-shifting by
+    resampling moves both together and cannot make a high voice with adult formants. Duration kept."""
+    import pyworld
+
+    y = x.astype(np.float64)
+    f0, sp, ap = pyworld.wav2world(y, SR, frame_period=5.0)
+    f0 = f0 * 2 ** (f0_semitones / 12)
+    if abs(formant_semitones) > 0.01:
+        bins = np.arange(sp.shape[1], dtype=np.float64)
+        src = bins / 2 ** (formant_semitones / 12)  # output bin k reads the envelope at k / ratio
+        sp = np.stack([np.interp(src, bins, row) for row in sp])
+        ap = np.stack([np.interp(src, bins, row) for row in ap])
+    out = pyworld.synthesize(f0, sp, ap, SR, 5.0)[: len(x)]
+    out = np.pad(out, (0, len(x) - len(out)))
+    peak = np.abs(out).max()
+    return (out * (np.abs(x).max() / peak if peak > 0 else 1.0)).astype(np.float32)
+
+
 def coloured_noise(n: int, rng, alpha: float | None = None) -> np.ndarray:
     """1/f^alpha noise: 0 white, 1 pink, 2 brown, -1 blue."""
     if alpha is None:

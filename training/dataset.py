@@ -42,6 +42,12 @@ class Knobs:
     p_channel: float = 0.0  # 0.5 measured worse (see training/README.md); kept for experiments
     engine_match: bool = False  # idem
     p_pitch: float = 0.3
+    # another speaker's voice range (augment.voice_shift) for every TTS word clip (positives,
+    # near-misses, other words): F0 shifted by voice_f0 semitones, formants by ~0.3 of that plus
+    # voice_formant_jitter; real speakers' F0 reaches far above the TTS voices' (see README)
+    p_voice: float = 0.0
+    voice_f0: tuple = (-3.0, 9.0)
+    voice_formant_jitter: float = 1.5
     pos_engine_temper: float = 1.0  # positives drawn with engine shares ~ clips**temper (1: as synthesized)
     speed_lo: float = 0.85
     speed_hi: float = 1.15
@@ -176,7 +182,7 @@ def noise_stream(src: Sources, rng, n: int) -> np.ndarray:
 
 
 def word_clip(s: SynthSet, rng, k: Knobs, i: int | None = None):
-    """A word clip (trimmed around its energy bounds) with speed/pitch augmentation.
+    """A word clip (trimmed around its energy bounds) with voice-range, speed and pitch augmentation.
     Returns (audio, word_start, word_end) in samples of the returned audio."""
     i = int(rng.integers(len(s.clips))) if i is None else i
     c = s.clips[i]
@@ -185,11 +191,15 @@ def word_clip(s: SynthSet, rng, k: Knobs, i: int | None = None):
     a = max(0, ws - int(rng.uniform(0, 0.05) * SR))
     b = min(len(x), we + int(rng.uniform(0.02, 0.08) * SR))
     x, ws, we = x[a:b], ws - a, we - a
+    shifted = k.p_voice > 0 and rng.random() < k.p_voice and len(x) > 2048
+    if shifted:
+        st = rng.uniform(*k.voice_f0)
+        x = A.voice_shift(x, st, float(np.clip(0.3 * st + rng.uniform(-1, 1) * k.voice_formant_jitter, -2.0, 4.0)))
     f = rng.uniform(k.speed_lo, k.speed_hi)
     if abs(f - 1) > 0.01:
         x = A.speed(x, f)
         ws, we = int(ws / f), int(we / f)
-    if rng.random() < k.p_pitch and len(x) > 2048:
+    if not shifted and rng.random() < k.p_pitch and len(x) > 2048:
         x = A.pitch(x, rng.uniform(-2.0, 2.0))
     return x, ws, min(we, len(x)), c
 
@@ -291,17 +301,37 @@ def make_positive(src: Sources, rng):
     return finish(src, rng, seq, k), labels_for(end_at, k)
 
 
+VOICE_REAL, VOICE_TTS, VOICE_UNKNOWN = 1, 0, -1
+
+
+def voice_labels(voice: int, end_at: int | None = None) -> np.ndarray:
+    """Per-frame voice domain of a negative (what `train --domain` uses): `voice` on every frame past
+    the receptive field, or, for a TTS word embedded in other audio (end_at), only on the frames where
+    the positives carry their label, whose receptive field holds the word; VOICE_UNKNOWN elsewhere."""
+    d = np.full(SEQ_FRAMES, VOICE_UNKNOWN, np.int8)
+    if end_at is None:
+        d[RF_FRAMES:] = voice
+    else:
+        d[labels_for(end_at, Knobs(post_ignore_ms=0)) == 1] = voice
+    return d
+
+
 def make_negative(src: Sources, rng, recipe: str | None = None):
+    """A negative sequence: (audio, labels, voice domain labels; see voice_labels)."""
     k = src.knobs
     r = rng.random() if recipe is None else None
     n = SEQ_SAMPLES
+    voice = np.full(SEQ_FRAMES, VOICE_UNKNOWN, np.int8)
     if recipe == "real" or (r is not None and r < 0.33):
         seq = real_stream(src, rng, n, weights=src.speech_w)
+        voice = voice_labels(VOICE_REAL)
         if rng.random() < 0.3:  # overlapping talkers / TV
             t = tts_stream(src, rng, n)
             seq = seq + t * (A.active_rms(seq) / (A.active_rms(t) + 1e-6) * 10 ** (rng.uniform(-10, 0) / 20))
+            voice[:] = VOICE_UNKNOWN
     elif recipe == "tts" or (r is not None and r < 0.53):
         seq = tts_stream(src, rng, n)
+        voice = voice_labels(VOICE_TTS)
     elif recipe == "adv" or (r is not None and r < 0.85):
         q = rng.random()
         if src.adv is not None and src.adv.clips and q < 0.6:
@@ -315,13 +345,14 @@ def make_negative(src: Sources, rng, recipe: str | None = None):
             clip, we = clip[:cut] * np.minimum(1, np.linspace(30, 0, cut)).astype(np.float32), cut
         end_at = word_end_at(rng, ws, we)
         seq = embed(src, rng, clip, ws, we, meta, end_at)
+        voice = voice_labels(VOICE_TTS, end_at)
     elif r is not None and r < 0.95:
         seq = noise_stream(src, rng, n)
     else:
         seq = A.coloured_noise(n, rng) * 10 ** (rng.uniform(-60, -30) / 20)
         if rng.random() < 0.3:
             seq[: int(rng.integers(0, n))] = 0  # digital silence, then the mic comes alive
-    return finish(src, rng, seq, k), labels_for(None, k)
+    return finish(src, rng, seq, k), labels_for(None, k), voice
 
 
 # ----------------------------------------------------------------------------------------------
@@ -455,7 +486,8 @@ def _one(task):
             elif kind == "hard":
                 x, y = make_hard(_SRC, rng, item)
             else:
-                x, y = make_negative(_SRC, rng)
+                x, y, voice = make_negative(_SRC, rng)
+                extra = (voice,)
             x = np.nan_to_num(x.astype(np.float32))
             f = np.asarray(_FEAT(x), dtype=np.float32)
             assert f.shape[0] == SEQ_FRAMES, f.shape
@@ -498,6 +530,8 @@ def build_pool(src: Sources, name: str, kind: str, count: int, workers: int = 2,
             Y = np.stack([r[1] for r in res])
             extra = {"YA": np.stack([r[2] for r in res]), "K": np.array([r[3] for r in res], np.int8)} \
                 if kind == "aux" else {}
+            if kind == "neg":
+                extra["D"] = np.stack([r[2] for r in res])
             if teacher_enabled():
                 extra["E"] = np.stack([r[-1] for r in res])
             tmp = d / f"{name}-{si:03d}.tmp.npz"
@@ -520,11 +554,12 @@ class _Serial:
         return map(fn, tasks)
 
 
-def load_pool(word: str, names: list[str] | None = None, teacher: bool = False):
+def load_pool(word: str, names: list[str] | None = None, teacher: bool = False, voice: bool = False):
     """All shards (or those whose name starts with one of names): X [N,F,T] f16, Y [N,T] i8, pool tag;
-    with `teacher`, also the teacher embeddings E [N,n,96] f16 (None if a shard has none)."""
+    with `teacher`, also the teacher embeddings E [N,n,96] f16 (None if a shard has none); with
+    `voice`, then the per-frame voice domain labels D [N,T] i8 (VOICE_UNKNOWN where a shard has none)."""
     d = word_dir(word) / "pool"
-    Xs, Ys, tags, Es = [], [], [], []
+    Xs, Ys, tags, Es, Ds = [], [], [], [], []
     for p in sorted(d.glob("*.npz")):
         if p.name.endswith(".tmp.npz"):
             continue
@@ -535,12 +570,15 @@ def load_pool(word: str, names: list[str] | None = None, teacher: bool = False):
         Xs.append(z["X"])
         Ys.append(z["Y"])
         Es.append(z["E"] if "E" in z.files else None)
+        Ds.append(z["D"] if "D" in z.files else np.full(z["Y"].shape, VOICE_UNKNOWN, np.int8))
         tags += [tag] * len(z["Y"])
     if not Xs:
         raise SystemExit(f"no training pool in {d}: run `python -m training dataset --word {word}` first")
     out = np.concatenate(Xs), np.concatenate(Ys), np.array(tags)
     if teacher:
-        return (*out, np.concatenate(Es) if all(e is not None for e in Es) else None)
+        out = (*out, np.concatenate(Es) if all(e is not None for e in Es) else None)
+    if voice:
+        out = (*out, np.concatenate(Ds))
     return out
 
 
@@ -576,7 +614,14 @@ def build_aux_pool(src: Sources, count: int, workers: int = 2):
     build_pool(src, "aux", "aux", count, workers)
 
 
-POOL_VERSION = 6  # 6: the recipe of 3 again (5's knobs default off); 5: channel transfer from real recordings; 4: negative TTS drawn with the positives' engine mix
+POOL_VERSION = 7  # 7: negatives carry voice domain labels (D); 6: the recipe of 3 again (5's knobs default off); 5: channel transfer from real recordings; 4: negative TTS drawn with the positives' engine mix
+
+
+def _knob_dict(k: Knobs) -> dict:
+    """The knobs as JSON values (what pool.json records: a pool is rebuilt when they change)."""
+    from dataclasses import asdict
+
+    return {n: list(v) if isinstance(v, tuple) else v for n, v in asdict(k).items()}
 
 
 def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool = True, fresh: bool = False,
@@ -599,12 +644,12 @@ def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool =
     n_clips = len(src.pos.clips)
     fe = os.environ.get("HUSHWORD_FEATURES_STUB") or "training/features.py"
     if (fresh or not meta or n_clips >= 1.5 * meta.get("pos_clips", 0) or meta.get("version") != POOL_VERSION
-            or meta.get("frontend") != fe or meta.get("pos_engine_temper", 1.0) != src.knobs.pos_engine_temper):
+            or meta.get("frontend") != fe or meta.get("knobs") != _knob_dict(src.knobs)):
         if d.exists():
             for p in d.glob("*.npz"):
                 p.unlink()
         meta = {"pos_clips": n_clips, "version": POOL_VERSION, "frontend": fe,
-                "pos_engine_temper": src.knobs.pos_engine_temper,
+                "knobs": _knob_dict(src.knobs),
                 "adv_clips": len(src.adv.clips) if src.adv else 0,
                 "speech_clips": len(src.speech.clips) if src.speech else 0}
         save_json(meta_p, meta)

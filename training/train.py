@@ -102,6 +102,66 @@ class Distiller:
         return total
 
 
+class VoiceAdversary:
+    """Domain-adversarial training against the one cue synthetic-only positives offer: every positive
+    is a TTS voice and most real voices are negatives, so "sounds like a real recording" predicts "not
+    the word". A small head learns to tell real from TTS voices from the last block's output, on
+    negative frames only (dataset.voice_labels; on negatives the voice says nothing about the class,
+    so the head cannot read the word), and a gradient reversal layer makes the shared layers remove
+    what it reads. The reversal strength ramps up as 2 / (1 + exp(-10 p)) - 1 over training (Ganin et
+    al., 2016). The head is dropped at export."""
+
+    def __init__(self, model, D: np.ndarray, hidden: int = 32):
+        import torch.nn as nn
+
+        self.D = D
+        c = model.conv_in.out_channels
+        self.head = nn.Sequential(nn.Conv1d(c, hidden, 1), nn.ReLU(), nn.Conv1d(hidden, 1, 1))
+        self.hits, self.seen = 0.0, 0
+        self.reverse = _gradient_reversal()
+
+    def loss(self, h, bi, progress: float):
+        """Class-balanced BCE of the voice head on the batch's labelled frames; the shared layers get
+        the reversed gradient."""
+        import torch
+        import torch.nn.functional as F
+
+        d = torch.from_numpy(self.D[bi].astype(np.float32))
+        real, tts = d == 1, d == 0
+        if not real.any() or not tts.any():
+            return h.sum() * 0
+        lam = 2.0 / (1.0 + np.exp(-10.0 * progress)) - 1.0
+        z = self.head(self.reverse.apply(h, lam))[:, 0]
+        bce = F.binary_cross_entropy_with_logits(z, d.clamp(min=0), reduction="none")
+        with torch.no_grad():  # balanced accuracy: 0.5 means the voice can no longer be told
+            self.hits += 0.5 * ((z[real] > 0).float().mean() + (z[tts] <= 0).float().mean()).item()
+            self.seen += 1
+        return 0.5 * (bce[real].mean() + bce[tts].mean())
+
+    def accuracy(self) -> float:
+        """Balanced accuracy since the last call."""
+        a = self.hits / max(1, self.seen)
+        self.hits, self.seen = 0.0, 0
+        return a
+
+
+def _gradient_reversal():
+    """Identity forward; the gradient times -lam backward."""
+    import torch
+
+    class GradReverse(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, lam):
+            ctx.lam = lam
+            return x.view_as(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            return -ctx.lam * g, None
+
+    return GradReverse
+
+
 def target_only(sd: dict) -> dict:
     """A state dict with the target head alone (what export, mining and calibration load)."""
     sd = {k: v.clone() for k, v in sd.items()}
@@ -112,13 +172,14 @@ def target_only(sd: dict) -> dict:
 def train(word: str, round_: int, epochs: int, init: str | None = None, lr: float = 3e-3, batch: int = 64,
           channels: int = 64, hard_weight: float = 2.0, neg_frac: float = 0.6, pos_weight: float = 1.0,
           steps_per_epoch: int | None = None, seed: int = 0, verbose: bool = True, aux_weight: float = 0.0,
-          aux_batch: int = 16, distill: float = 0.0) -> dict:
+          aux_batch: int = 16, distill: float = 0.0, domain: float = 0.0) -> dict:
     import torch
     import torch.nn.functional as F
 
     wd = word_dir(word)
     t0 = time.time()
-    X, Y, tags, E = load_pool(word, teacher=True) if distill > 0 else (*load_pool(word), None)
+    X, Y, tags, *E, D = load_pool(word, teacher=distill > 0, voice=True)
+    E = E[0] if E else None
     is_pos = (Y == 1).any(axis=1)
     is_hard = np.char.startswith(tags.astype(str), "hard")
     pos_idx = np.nonzero(is_pos)[0]
@@ -138,6 +199,10 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
     rng = np.random.default_rng(seed + 1000 * round_)
     model = KWS(n_features=X.shape[1], channels=channels, n_keywords=1 + n_aux)
     dist = Distiller(model, E, aux, rng) if distill > 0 and E is not None else None
+    adv = VoiceAdversary(model, D) if domain > 0 else None
+    if adv is not None:
+        log(f"voice-adversarial head (weight {domain}) on {(D == 1).sum()} real-voice and {(D == 0).sum()} "
+            "TTS-voice negative frames")
     if dist is not None:
         log(f"distilling the teacher's speech embeddings (weight {distill}) on {len(E)} pool sequences"
             + (f" and {len(dist.aux[1])} real auxiliary-word sequences" if dist.aux is not None else ""))
@@ -158,7 +223,8 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
     val = build_validation(word, verbose=verbose)
     n_pos_b = int(round(batch * (1 - neg_frac)))
     steps = steps_per_epoch or max(20, int(len(pos_idx) / n_pos_b))
-    params = list(model.parameters()) + (list(dist.head.parameters()) if dist is not None else [])
+    params = list(model.parameters()) + (list(dist.head.parameters()) if dist is not None else []) \
+        + (list(adv.head.parameters()) if adv is not None else [])
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-3)
     total = max(4, epochs * steps)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total,
@@ -185,6 +251,8 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
                 loss = loss + aux_weight * aux_loss(model, aux, rng, aux_batch, mean)
             if dist is not None:
                 loss = loss + distill * dist.loss(h, bi, rng, aux_batch, mean)
+            if adv is not None:
+                loss = loss + domain * adv.loss(h, bi, (ep * steps + _step) / total)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -193,9 +261,13 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
         sc = score_validation(model, val)
         s = summary(sc)
         s.update(epoch=ep, loss=tot / steps, seconds=round(time.time() - te, 1))
+        if adv is not None:
+            s["voice_accuracy"] = round(adv.accuracy(), 4)
         history.append(s)
         frr = "  ".join(f"{k[4:]}={v:.3f}" for k, v in s.items() if k.startswith("frr_") and v is not None)
-        log(f"r{round_} epoch {ep + 1}/{epochs} loss {s['loss']:.4f}  max val neg {s['max_neg']:.4f} "
+        log(f"r{round_} epoch {ep + 1}/{epochs} loss {s['loss']:.4f}"
+            + (f" (voice head accuracy {s['voice_accuracy']:.3f})" if adv is not None else "")
+            + f"  max val neg {s['max_neg']:.4f} "
             f"({s['worst_neg_corpus']}) -> thr {s['threshold']:.4f}: {frr}  [{s['seconds']} s]")
         if s["select"] > best_sel or (s["select"] == best_sel and best is not None and s["max_neg"] < best["max_neg"]):
             best_sel, best = s["select"], s

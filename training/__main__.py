@@ -24,6 +24,13 @@ def _report_update(word: str, **kw):
     return r
 
 
+def _pool_update(word: str, **kw):
+    """Merge kw into the report's description of the training pool."""
+    p = load_json(word_dir(word) / "report.json", {}).get("pool", {})
+    p.update(kw)
+    _report_update(word, pool=p)
+
+
 def stage_corpora(a):
     from .corpora import load_corpora, synth_summary, load_synth, excluded, corpus_specs
 
@@ -45,7 +52,10 @@ def stage_dataset(a):
     import numpy as np
 
     durs = [(c["word_end"] - c["word_start"]) / 16 for c in src.pos.clips]
-    _report_update(a.word, word_duration_ms=int(np.median(durs)), pool={"pos": a.pos, "neg": a.neg})
+    from .dataset import _knob_dict
+
+    _report_update(a.word, word_duration_ms=int(np.median(durs)))
+    _pool_update(a.word, pos=a.pos, neg=a.neg, knobs=_knob_dict(src.knobs))
     return src
 
 
@@ -249,8 +259,7 @@ def main(argv=None):
         from .dataset import load_pool
 
         _, _, tags = load_pool(a.word)
-        _report_update(a.word, pool={"pos": a.pos, "neg": a.neg,
-                                     "hard": int(np.char.startswith(tags.astype(str), "hard").sum())})
+        _pool_update(a.word, pos=a.pos, neg=a.neg, hard=int(np.char.startswith(tags.astype(str), "hard").sum()))
         best_round = _best_round(a.word, a.rounds)
         _report_update(a.word, best_round=best_round)
         with timed("calibrate", timings):

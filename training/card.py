@@ -11,16 +11,64 @@ def _pct(v):
     return "n/a" if v is None else f"{100 * v:.1f}%"
 
 
+EVAL_SETS = {"val": ("negatives-val", "Unseen negatives (validation split)"),
+             "all": ("negatives-all", "All real negative speech (train split included)")}
+
+
+def eval_command(word: str, onnx_path: Path, negatives: str, json_out: str | None = None) -> str:
+    """The `hushword eval` command of the card (real positives where ../shared/data has them)."""
+    from .evalsets import REAL_POSITIVES
+
+    e = f"~/.cache/hushword/eval/{word}"
+    pos = f"{e}/positives-real" if word in REAL_POSITIVES else f"~/.cache/hushword/synth/test-{word}"
+    cmd = (f"hushword eval --positives {pos} --negatives {e}/{negatives} \\\n    --model {onnx_path} "
+           f"--noise {e}/noise --snr 10 --target-fa-per-hour 0.5")
+    return cmd + (f" --json {json_out}" if json_out else "")
+
+
+def eval_section(word: str, onnx_path: Path) -> list[str]:
+    """Tables from the `hushword eval` reports saved as ~/.cache/hushword/eval/<word>/report-{val,all}.json
+    (written by the commands the section prints); empty when there are none."""
+    from .common import CACHE
+
+    L = []
+    for key, (folder, title) in EVAL_SETS.items():
+        rep = load_json(CACHE / "eval" / word / f"report-{key}.json")
+        if not rep:
+            continue
+        if not L:
+            L.append("\n## Measured with `hushword eval` on real audio\n")
+        hours = rep["results"][0]["negative_hours"]
+        L.append(f"{title}, {hours:.3f} h with the gaps around the positives; {rep['positives']} positives:\n")
+        L.append("```sh\n" + eval_command(word, onnx_path, folder,
+                                           f"~/.cache/hushword/eval/{word}/report-{key}.json") + "\n```\n")
+        L.append("| condition | point | threshold | FRR | false accepts |\n|---|---|---|---|---|")
+        for r in rep["results"]:
+            pts = [("default", r["at_default"])] + [(f"at {p['requested_fa_per_hour']:g} FA/h", p)
+                                                     for p in r["at_fa_per_hour"]]
+            for name, p in pts:
+                L.append(f"| {r['condition']} | {name} | {p['threshold']:.4f} | {100 * p['frr']:.2f}% "
+                         f"({p['missed']}/{r['positives']}) | {p['false_accepts']} in {r['negative_hours']:.3f} h "
+                         f"({p['fa_per_hour']:.3f}/h) |")
+            lat = r.get("latency") or {}
+            if lat.get("detected"):
+                L.append(f"| {r['condition']} | latency | | after the end of speech ({lat['detected']} detected): "
+                         f"median {lat['median_s']:.3f} s, p95 {lat['p95_s']:.3f} s | |")
+        L.append("")
+    return L
+
+
 def write_card(word: str, onnx_path: Path) -> Path:
     wd = word_dir(word)
     rep = load_json(wd / "report.json", {})
     cal = rep.get("calibration", {})
     out = Path(onnx_path).with_suffix(".md")
+    shipped = rep.get("shipped_threshold") or cal.get("threshold", float("nan"))
     L = []
     a = L.append
     a(f"# hushword model card: \"{word}\"\n")
     a(f"File: `{Path(onnx_path).name}` ({rep.get('onnx_bytes', 0) / 1024:.1f} KiB). Keyword `{word}`, "
-      f"recommended threshold **{cal.get('threshold', float('nan')):.4f}**, evaluated every "
+      f"recommended threshold **{shipped:.4f}**, evaluated every "
       f"{rep.get('hop_frames', 3)} frames (30 ms) on a {rep.get('window_frames', 100)}-frame (1 s) window; "
       f"word duration {rep.get('word_duration_ms')} ms (median of the synthetic positives).\n")
     a("## Training data\n")
@@ -42,8 +90,19 @@ def write_card(word: str, onnx_path: Path) -> Path:
     a(f"\nTraining pool: {pool.get('pos', '?')} positive and {pool.get('neg', '?')} negative sequences of "
       f"2.8 s, plus {pool.get('hard', 0)} mined hard negatives ({rep.get('rounds', '?')} mining rounds).\n")
     a("## Augmentation\n")
-    a("- word clip: speed perturbation 0.85-1.15 (resampling), pitch shift +-2 semitones (30%)\n"
-      "- placement: random offset; real or TTS speech before it (60%), a TTS command from the same voice "
+    kn = pool.get("knobs", {})
+    if kn.get("p_voice", 0) > 0:
+        lo, hi = kn["voice_f0"]
+        a(f"- word clip (positives, near-misses and other words alike): another speaker's voice range "
+          f"({100 * kn['p_voice']:.0f}%): WORLD vocoder, F0 moved {lo:+g}..{hi:+g} semitones and the formants "
+          f"by 0.3 of that +-{kn['voice_formant_jitter']:g} semitones (clipped to -2..+4); the others pitch "
+          "shift +-2 semitones (30%); then speed perturbation 0.85-1.15 (resampling)")
+    else:
+        a("- word clip: speed perturbation 0.85-1.15 (resampling), pitch shift +-2 semitones (30%)")
+    if kn.get("pos_engine_temper", 1.0) != 1.0:
+        a(f"- positives drawn with TTS engine shares proportional to clips^{kn['pos_engine_temper']:g} "
+          "(less Kokoro than synthesized)")
+    a("- placement: random offset; real or TTS speech before it (60%), a TTS command from the same voice "
       "right after it (45%), or real speech after it\n"
       "- room: pyroomacoustics shoebox RIR bank (200 rooms, RT60 0.1-0.8 s), 50%\n"
       "- noise: real noise and music (train split), real babble, coloured noise; SNR 0-30 dB, 70%\n"
@@ -66,8 +125,11 @@ def write_card(word: str, onnx_path: Path) -> Path:
     a("## Measured accuracy\n")
     a(f"Validation negatives: {cal.get('neg_hours', 0):.3f} h of real audio never trained on (list above). "
       "Events: smoothing over 2 evaluations, refractory 1.5 s.\n")
-    a(f"At the shipped threshold {cal.get('threshold', float('nan')):.4f} "
-      f"(max validation-negative score {cal.get('max_neg', float('nan')):.4f} plus a margin):\n")
+    a(f"At the calibrated threshold {cal.get('threshold', float('nan')):.4f} "
+      f"(max validation-negative score {cal.get('max_neg', float('nan')):.4f} plus a margin)"
+      + (f"; the model ships with {shipped:.4f}, the lowest threshold with no false accept in all the real "
+         "negative speech, clean and at 10 dB SNR (`hushword eval` below)" if rep.get("shipped_threshold") else "")
+      + ":\n")
     a("| measure | value |\n|---|---|")
     a(f"| false accepts on validation negatives | {cal.get('fa')} ({cal.get('fa_per_hour', 0):.2f} per hour) |")
     for k, v in cal.items():
@@ -88,10 +150,14 @@ def write_card(word: str, onnx_path: Path) -> Path:
         for r in rep["curve"]:
             a(f"| {r['threshold']:.5f} | {r['fa']} | {r['fa_per_hour']:.2f} | "
               + " | ".join(_pct(r[k]) for k in keys) + " |")
+    shown = Path("models") / Path(onnx_path).name if Path(onnx_path).parent.name == "models" else Path(onnx_path)
+    L += eval_section(word, shown)
     a("\n## Reproduce\n")
     a("```sh\ntraining/setup.sh                      # once: apt + pip packages, venv in ~/.cache/hushword/venv\n"
       "source ~/.cache/hushword/venv/bin/activate\n"
       f"python -m training make --word {word} --out models/{word}.onnx {rep.get('make_args', '')}\n"
+      + (f"python -m training export --word {word} --threshold {shipped:g}   # the shipped threshold\n"
+         if rep.get("shipped_threshold") else "") +
       f"python -m training calibrate --word {word}   # re-measure the numbers above\n```\n")
     if rep.get("timings"):
         a("Stage timings on 2 CPU cores (seconds): " + ", ".join(f"{k} {v}" for k, v in rep["timings"].items()) + "\n")

@@ -1,0 +1,129 @@
+"""Which real recordings of the word does a model miss, and why.
+
+    python -m training.diagnose --word computer --model models/computer.onnx [--json out.json]
+
+Scores every real recording of the word (the folders of `training.evalsets`, never trained on) one
+by one: the recording between 1 s and 0.5 s of silence, windows of the model every 3 frames, the
+engine's 2-score smoothing, the maximum. Beside each score it measures the voice's median F0
+(WORLD's dio, voiced frames) and the noise floor (10th percentile of 10 ms frame energies), and
+prints the share scoring under 0.5 by F0 band. It then applies two controlled changes to the worst
+recordings: a pitch shift down (pitch and formants, librosa) and a slow-down without a pitch change.
+If only the first raises their scores, the model has not seen voices that high (the finding behind
+`dataset --p-voice`, training/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .common import CACHE, SR, load_audio, log
+from .features import default_config, features
+from .evalsets import REAL_POSITIVES
+
+WINDOW, HOP_FRAMES = 100, 3
+F0_BANDS = ((0, 180), (180, 260), (260, 1000))
+
+
+def clip_score(sess, x: np.ndarray, cfg: dict) -> float:
+    """Max smoothed score of the model over the clip placed between 1 s and 0.5 s of silence."""
+    y = np.concatenate([np.zeros(SR, np.float32), x.astype(np.float32), np.zeros(SR // 2, np.float32)])
+    y = y + np.random.default_rng(0).standard_normal(len(y)).astype(np.float32) * 1e-5
+    f = features(y, cfg).T.astype(np.float32)
+    s = np.array([sess.run(None, {"features": f[None, :, t - WINDOW: t]})[0][0, 0]
+                  for t in range(WINDOW, f.shape[1] + 1, HOP_FRAMES)])
+    return float(((s + np.r_[s[:1], s[:-1]]) / 2).max())
+
+
+def median_f0(x: np.ndarray) -> float:
+    """Median F0 of the voiced frames (WORLD dio + stonemask), NaN when fewer than 5 are voiced."""
+    import pyworld
+
+    y = x.astype(np.float64)
+    f0, t = pyworld.dio(y, SR, f0_floor=65.0, f0_ceil=600.0, frame_period=10.0)
+    f0 = pyworld.stonemask(y, f0, t, SR)
+    v = f0[f0 > 0]
+    return float(np.median(v)) if len(v) >= 5 else float("nan")
+
+
+def noise_floor_db(x: np.ndarray) -> float:
+    fr = x[: len(x) // 160 * 160].reshape(-1, 160)
+    return float(np.percentile(10 * np.log10((fr ** 2).mean(1) + 1e-12), 10))
+
+
+def synthetic_f0_quantiles(word: str, n: int = 300) -> list[float] | None:
+    """Median-F0 quantiles of n random synthetic positives (as synthesized, before augmentation)."""
+    from .common import SYNTH
+
+    man = SYNTH / f"pos-{word}" / "manifest.jsonl"
+    if not man.exists():
+        return None
+    clips = [json.loads(line)["path"] for line in man.read_text().splitlines() if line.strip()]
+    pick = np.random.default_rng(0).permutation(len(clips))[:n]
+    f0 = np.array([median_f0(load_audio(SYNTH / clips[i])) for i in pick])
+    return np.nanpercentile(f0, [10, 25, 50, 75, 90]).round(1).tolist()
+
+
+def diagnose(word: str, model: Path, n_worst: int = 40) -> dict:
+    import librosa
+    import onnxruntime as ort
+    from tqdm import tqdm
+
+    from . import augment as A
+
+    folder = CACHE / "eval" / word / "positives-real"
+    files = sorted(folder.glob("*.wav"))
+    if word not in REAL_POSITIVES or not files:
+        raise SystemExit(f"no real recordings of '{word}' in {folder}: run `python -m training.evalsets --word {word}`")
+    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    cfg = default_config()
+    rows = []
+    for p in tqdm(files, desc="score", mininterval=5):
+        x = load_audio(p)
+        rows.append({"file": p.name, "score": clip_score(sess, x, cfg), "f0_hz": median_f0(x),
+                     "floor_db": noise_floor_db(x)})
+    s = np.array([r["score"] for r in rows])
+    f0 = np.array([r["f0_hz"] for r in rows])
+    out = {"model": str(model), "recordings": len(rows), "under_0.5": float((s < 0.5).mean()),
+           "f0_quantiles_hz": np.nanpercentile(f0, [10, 25, 50, 75, 90]).round(1).tolist(), "bands": []}
+    for lo, hi in F0_BANDS:
+        m = (f0 >= lo) & (f0 < hi)
+        out["bands"].append({"f0_hz": [lo, hi], "n": int(m.sum()),
+                             "under_0.5": float((s[m] < 0.5).mean()) if m.any() else None})
+    out["synthetic_f0_quantiles_hz"] = synthetic_f0_quantiles(word)
+    worst = np.argsort(s)[:n_worst]
+    changes = {"as recorded": lambda x: x, "pitch -3 semitones": lambda x: A.pitch(x, -3.0),
+               "slowed 0.8 (same pitch)": lambda x: librosa.effects.time_stretch(x, rate=0.8)}
+    out["worst"] = {}
+    for name, fn in changes.items():
+        v = [clip_score(sess, fn(load_audio(files[i])).astype(np.float32), cfg) for i in worst]
+        out["worst"][name] = {"median_score": float(np.median(v)), "over_0.5": float((np.array(v) > 0.5).mean())}
+    out["rows"] = rows
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--word", required=True)
+    ap.add_argument("--model", required=True, type=Path)
+    ap.add_argument("--worst", type=int, default=40, help="how many of the lowest-scoring recordings to alter")
+    ap.add_argument("--json", type=Path, help="write every recording's score, F0 and floor here")
+    a = ap.parse_args()
+    r = diagnose(a.word.lower(), a.model, a.worst)
+    log(f"{a.model}: {r['recordings']} real recordings, {100 * r['under_0.5']:.1f}% score under 0.5; "
+        f"median F0 quantiles 10/25/50/75/90%: {r['f0_quantiles_hz']} Hz (synthetic positives: "
+        f"{r['synthetic_f0_quantiles_hz']} Hz)")
+    for b in r["bands"]:
+        u = "n/a" if b["under_0.5"] is None else f"{100 * b['under_0.5']:.1f}%"
+        log(f"  F0 {b['f0_hz'][0]}-{b['f0_hz'][1]} Hz: {b['n']} recordings, {u} under 0.5")
+    for name, v in r["worst"].items():
+        log(f"  the {a.worst} worst, {name}: median score {v['median_score']:.3f}, {100 * v['over_0.5']:.0f}% over 0.5")
+    if a.json:
+        a.json.write_text(json.dumps(r, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -231,7 +231,7 @@ impl WakeWordModel {
             return Err(model_error(
                 &self.name,
                 format!(
-                    "native kernel: its scores differ from the full-window graph by {worst:e} (at most {KERNEL_TOLERANCE:e} allowed); the weights do not belong to this graph"
+                    "native kernel: its scores differ from the full-window graph by {worst:.2e} (at most {KERNEL_TOLERANCE:e} allowed); the weights do not belong to this graph"
                 ),
             ));
         }

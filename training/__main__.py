@@ -52,10 +52,10 @@ def stage_dataset(a):
     import numpy as np
 
     durs = [(c["word_end"] - c["word_start"]) / 16 for c in src.pos.clips]
-    from .dataset import _knob_dict
+    from .dataset import knob_dict
 
     _report_update(a.word, word_duration_ms=int(np.median(durs)))
-    _pool_update(a.word, pos=a.pos, neg=a.neg, knobs=_knob_dict(src.knobs))
+    _pool_update(a.word, pos=a.pos, neg=a.neg, knobs=knob_dict(src.knobs))
     return src
 
 

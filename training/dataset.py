@@ -617,7 +617,7 @@ def build_aux_pool(src: Sources, count: int, workers: int = 2):
 POOL_VERSION = 7  # 7: negatives carry voice domain labels (D); 6: the recipe of 3 again (5's knobs default off); 5: channel transfer from real recordings; 4: negative TTS drawn with the positives' engine mix
 
 
-def _knob_dict(k: Knobs) -> dict:
+def knob_dict(k: Knobs) -> dict:
     """The knobs as JSON values (what pool.json records: a pool is rebuilt when they change)."""
     from dataclasses import asdict
 
@@ -644,12 +644,12 @@ def dataset(word: str, n_pos: int, n_neg: int, workers: int = 2, verbose: bool =
     n_clips = len(src.pos.clips)
     fe = os.environ.get("HUSHWORD_FEATURES_STUB") or "training/features.py"
     if (fresh or not meta or n_clips >= 1.5 * meta.get("pos_clips", 0) or meta.get("version") != POOL_VERSION
-            or meta.get("frontend") != fe or meta.get("knobs") != _knob_dict(src.knobs)):
+            or meta.get("frontend") != fe or meta.get("knobs") != knob_dict(src.knobs)):
         if d.exists():
             for p in d.glob("*.npz"):
                 p.unlink()
         meta = {"pos_clips": n_clips, "version": POOL_VERSION, "frontend": fe,
-                "knobs": _knob_dict(src.knobs),
+                "knobs": knob_dict(src.knobs),
                 "adv_clips": len(src.adv.clips) if src.adv else 0,
                 "speech_clips": len(src.speech.clips) if src.speech else 0}
         save_json(meta_p, meta)

@@ -23,8 +23,8 @@ import numpy as np
 from .common import CACHE, SR, load_audio, log
 from .features import default_config, features
 from .evalsets import REAL_POSITIVES
+from .export import full_window_scores
 
-WINDOW, HOP_FRAMES = 100, 3
 F0_BANDS = ((0, 180), (180, 260), (260, 1000))
 
 
@@ -32,9 +32,7 @@ def clip_score(sess, x: np.ndarray, cfg: dict) -> float:
     """Max smoothed score of the model over the clip placed between 1 s and 0.5 s of silence."""
     y = np.concatenate([np.zeros(SR, np.float32), x.astype(np.float32), np.zeros(SR // 2, np.float32)])
     y = y + np.random.default_rng(0).standard_normal(len(y)).astype(np.float32) * 1e-5
-    f = features(y, cfg).T.astype(np.float32)
-    s = np.array([sess.run(None, {"features": f[None, :, t - WINDOW: t]})[0][0, 0]
-                  for t in range(WINDOW, f.shape[1] + 1, HOP_FRAMES)])
+    s = np.array(full_window_scores(sess, features(y, cfg).T))
     return float(((s + np.r_[s[:1], s[:-1]]) / 2).max())
 
 

@@ -62,9 +62,10 @@ def stage_dataset(a):
 def stage_train(a, round_: int, epochs: int, init=None, lr=None):
     from .train import train
 
+    _report_update(a.word, vtlp=a.vtlp, swa=a.swa)
     return train(a.word, round_, epochs, init=init, lr=lr or a.lr, channels=a.channels, steps_per_epoch=a.steps,
                  hard_weight=a.hard_weight, aux_weight=a.aux_weight, distill=a.distill, seed=a.seed,
-                 domain=a.domain)
+                 domain=a.domain, vtlp=a.vtlp, swa=a.swa)
 
 
 def _model_path(word, round_=None):
@@ -192,6 +193,13 @@ def main(argv=None):
     p.add_argument("--domain", type=float, default=0.0,
                    help="loss weight of the voice-adversarial head (real vs TTS voices on negatives, gradient "
                         "reversal; train.VoiceAdversary; 0: off)")
+    p.add_argument("--vtlp", type=float, default=0.0,
+                   help="train: vocal tract length perturbation of 80%% of the sequences, envelope moved by a "
+                        "factor in [1/(1+r), 1+r] (train.VocalTractWarp; 0: off; 0.1 and 0.2 measured worse)")
+    p.add_argument("--swa", type=float, default=0.0,
+                   help="train: average the weights over this last share of the steps (stochastic weight "
+                        "averaging, train.WeightAverage) and keep the average instead of the best epoch (0: off; 0.3 "
+                        "measured no better)")
     p.add_argument("--mine-items", type=int, default=2500)
     p.add_argument("--mine-thr", type=float, default=0.05)
     p.add_argument("--mine-aug", type=int, default=2)

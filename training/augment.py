@@ -220,3 +220,45 @@ def set_level(x: np.ndarray, rng, lo_db: float = -30.0, hi_db: float = -1.0) -> 
     peak = np.abs(x).max() + 1e-9
     target = 10 ** (rng.uniform(lo_db, hi_db) / 20)
     return np.clip(x * (target / peak), -1.0, 1.0 - 1 / 32768).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# feature-domain augmentation (applied on the fly to training batches)
+
+
+def mfcc_warp_matrix(alpha: float, cfg: dict | None = None) -> np.ndarray:
+    """[n_mfcc, n_mfcc] linear map that moves the spectral envelope an MFCC vector describes along
+    frequency by the factor alpha (vocal tract length perturbation, Jaitly & Hinton 2013): what sat
+    at f is moved to alpha * f, so alpha > 1 is a shorter vocal tract (higher formants). The MFCCs
+    are turned back into the smoothed log-mel envelope they describe (the orthonormal DCT's
+    transpose), the envelope is re-read at f / alpha between the mel band centres (edges held), and
+    the DCT is applied again. The model only sees those coefficients, so warping the envelope they
+    carry is what warping the voice would show it, for the cost of one small matrix product; unlike
+    a waveform formant shift (augment.voice_shift), a new factor can be drawn every time a sequence
+    is used."""
+    from .features import default_config, dct_matrix
+
+    def hz_to_mel(f):  # HTK, as features.mel_filterbank
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    def mel_to_hz(m):
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+
+    c = dict(default_config(), **(cfg or {}))
+    n_mels, n_mfcc = c["n_mels"], c["n_mfcc"]
+    lo, hi = hz_to_mel(float(c["fmin"])), hz_to_mel(float(c["fmax"]))
+    centres_mel = np.linspace(lo, hi, n_mels + 2)[1:-1]
+    src_hz = np.clip(mel_to_hz(centres_mel) / alpha, mel_to_hz(centres_mel[0]), mel_to_hz(centres_mel[-1]))
+    pos = (hz_to_mel(src_hz) - centres_mel[0]) / (centres_mel[1] - centres_mel[0])  # fractional band
+    i0 = np.clip(np.floor(pos).astype(int), 0, n_mels - 2)
+    frac = pos - i0
+    w = np.zeros((n_mels, n_mels))
+    w[np.arange(n_mels), i0] = 1 - frac
+    w[np.arange(n_mels), i0 + 1] += frac
+    d = dct_matrix(n_mfcc, n_mels).astype(np.float64)
+    return (d @ w @ d.T).astype(np.float32)
+
+
+def mfcc_warp_bank(lo: float = 0.84, hi: float = 1.19, n: int = 36, cfg: dict | None = None) -> np.ndarray:
+    """[n, n_mfcc, n_mfcc] warp matrices for factors log-spaced over [lo, hi]."""
+    return np.stack([mfcc_warp_matrix(a, cfg) for a in np.geomspace(lo, hi, n)])

@@ -108,7 +108,10 @@ def write_card(word: str, onnx_path: Path) -> Path:
       "- noise: real noise and music (train split), real babble, coloured noise; SNR 0-30 dB, 70%\n"
       "- microphone: 1-3 random peaking EQs (150 Hz-6 kHz, +-8 dB; 50%), high-pass 100-400 Hz, low-pass "
       "3.4-7.8 kHz (50%), self-noise floor, level -30..-1 dBFS peak\n"
-      "- SpecAugment on features: 2 time masks (<= 10 frames), 2 coefficient masks (<= 3)\n"
+      + (f"- vocal tract length perturbation on the features, drawn anew every time a sequence is used "
+         f"(positives and negatives alike, 80%): the spectral envelope moved along frequency by a factor "
+         f"{1 / (1 + rep['vtlp']):.3f}-{1 + rep['vtlp']:.3f} (`train.VocalTractWarp`)\n" if rep.get("vtlp") else "")
+      + "- SpecAugment on features: 2 time masks (<= 10 frames), 2 coefficient masks (<= 3)\n"
       "- negatives: real speech (+ overlapping TTS), TTS sentences, TTS near-misses and other wake words "
       "embedded like positives, truncated starts of the word, noise/music, near-silence\n"
       "- mined hard negatives: found on the clean train-split streams and on copies under real noise at "

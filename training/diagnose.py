@@ -6,10 +6,14 @@ Scores every real recording of the word (the folders of `training.evalsets`, nev
 by one: the recording between 1 s and 0.5 s of silence, windows of the model every 3 frames, the
 engine's 2-score smoothing, the maximum. Beside each score it measures the voice's median F0
 (WORLD's dio, voiced frames) and the noise floor (10th percentile of 10 ms frame energies), and
-prints the share scoring under 0.5 by F0 band. It then applies two controlled changes to the worst
-recordings: a pitch shift down (pitch and formants, librosa) and a slow-down without a pitch change.
-If only the first raises their scores, the model has not seen voices that high (the finding behind
-`dataset --p-voice`, training/README.md).
+prints the share scoring under 0.5 by F0 band. It then applies controlled changes to the worst
+recordings: a pitch shift down (pitch and formants, librosa), a slow-down without a pitch change, and
+the spectral envelope moved along frequency on the features (augment.mfcc_warp_matrix). If only the
+first raises their scores, the model has not seen voices that high (the finding behind `dataset
+--p-voice`). Every change is also applied to as many random recordings: the lowest scores rise under
+almost any change (regression to the mean), so a change is only a cause where it moves the worst
+recordings far more than random ones (the envelope moves, behind `train --vtlp`, did not;
+training/README.md).
 """
 
 from __future__ import annotations
@@ -28,12 +32,22 @@ from .export import full_window_scores
 F0_BANDS = ((0, 180), (180, 260), (260, 1000))
 
 
-def clip_score(sess, x: np.ndarray, cfg: dict) -> float:
-    """Max smoothed score of the model over the clip placed between 1 s and 0.5 s of silence."""
+def clip_features(x: np.ndarray, cfg: dict) -> np.ndarray:
+    """Features [n_features, T] of the clip placed between 1 s and 0.5 s of silence."""
     y = np.concatenate([np.zeros(SR, np.float32), x.astype(np.float32), np.zeros(SR // 2, np.float32)])
     y = y + np.random.default_rng(0).standard_normal(len(y)).astype(np.float32) * 1e-5
-    s = np.array(full_window_scores(sess, features(y, cfg).T))
+    return features(y, cfg).T
+
+
+def features_score(sess, f: np.ndarray) -> float:
+    """Max smoothed score of the model over features [n_features, T]."""
+    s = np.array(full_window_scores(sess, f))
     return float(((s + np.r_[s[:1], s[:-1]]) / 2).max())
+
+
+def clip_score(sess, x: np.ndarray, cfg: dict) -> float:
+    """Max smoothed score of the model over the clip placed between 1 s and 0.5 s of silence."""
+    return features_score(sess, clip_features(x, cfg))
 
 
 def median_f0(x: np.ndarray) -> float:
@@ -65,12 +79,28 @@ def synthetic_f0_quantiles(word: str, n: int = 300) -> list[float] | None:
     return np.nanpercentile(f0, [10, 25, 50, 75, 90]).round(1).tolist()
 
 
-def diagnose(word: str, model: Path, n_worst: int = 40) -> dict:
+def _changes(sess, cfg: dict) -> dict:
+    """Controlled changes of a recording -> the model's score of the changed recording."""
     import librosa
-    import onnxruntime as ort
-    from tqdm import tqdm
 
     from . import augment as A
+
+    def on_audio(fn):
+        return lambda x: clip_score(sess, fn(x).astype(np.float32), cfg)
+
+    def envelope(alpha):  # the spectral envelope moved along frequency on the features (`train --vtlp`)
+        m = A.mfcc_warp_matrix(alpha, cfg)
+        return lambda x: features_score(sess, m @ clip_features(x, cfg))
+
+    out = {"as recorded": on_audio(lambda x: x), "pitch -3 semitones": on_audio(lambda x: A.pitch(x, -3.0)),
+           "slowed 0.8 (same pitch)": on_audio(lambda x: librosa.effects.time_stretch(x, rate=0.8))}
+    out.update({f"envelope x{a:g} (features)": envelope(a) for a in (0.85, 0.89, 1.12, 1.18)})
+    return out
+
+
+def diagnose(word: str, model: Path, n_worst: int = 40) -> dict:
+    import onnxruntime as ort
+    from tqdm import tqdm
 
     folder = CACHE / "eval" / word / "positives-real"
     files = sorted(folder.glob("*.wav"))
@@ -93,12 +123,13 @@ def diagnose(word: str, model: Path, n_worst: int = 40) -> dict:
                              "under_0.5": float((s[m] < 0.5).mean()) if m.any() else None})
     out["synthetic_f0_quantiles_hz"] = synthetic_f0_quantiles(word)
     worst = np.argsort(s)[:n_worst]
-    changes = {"as recorded": lambda x: x, "pitch -3 semitones": lambda x: A.pitch(x, -3.0),
-               "slowed 0.8 (same pitch)": lambda x: librosa.effects.time_stretch(x, rate=0.8)}
-    out["worst"] = {}
-    for name, fn in changes.items():
-        v = [clip_score(sess, fn(load_audio(files[i])).astype(np.float32), cfg) for i in worst]
-        out["worst"][name] = {"median_score": float(np.median(v)), "over_0.5": float((np.array(v) > 0.5).mean())}
+    rand = np.random.default_rng(0).permutation(len(files))[:n_worst]
+    out["worst"], out["random"] = {}, {}
+    for name, score_of in _changes(sess, cfg).items():
+        for key, idx in (("worst", worst), ("random", rand)):
+            v = np.array([score_of(load_audio(files[i])) for i in idx])
+            out[key][name] = {"median_score": float(np.median(v)), "over_0.5": float((v > 0.5).mean()),
+                              "up": float((v > s[idx] + 0.05).mean()), "down": float((v < s[idx] - 0.05).mean())}
     out["rows"] = rows
     return out
 
@@ -117,8 +148,10 @@ def main() -> None:
     for b in r["bands"]:
         u = "n/a" if b["under_0.5"] is None else f"{100 * b['under_0.5']:.1f}%"
         log(f"  F0 {b['f0_hz'][0]}-{b['f0_hz'][1]} Hz: {b['n']} recordings, {u} under 0.5")
-    for name, v in r["worst"].items():
-        log(f"  the {a.worst} worst, {name}: median score {v['median_score']:.3f}, {100 * v['over_0.5']:.0f}% over 0.5")
+    for key in ("worst", "random"):
+        for name, v in r[key].items():
+            log(f"  {a.worst} {key}, {name}: median score {v['median_score']:.3f}, {100 * v['over_0.5']:.0f}% over "
+                f"0.5; {100 * v['up']:.0f}% rose and {100 * v['down']:.0f}% fell by more than 0.05")
     if a.json:
         a.json.write_text(json.dumps(r, indent=1))
 

@@ -4,6 +4,7 @@ oversampled hard negatives; checkpoint selection on validation data (never train
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -42,6 +43,67 @@ def spec_augment(x, rng, mean, n_time=2, max_t=10, n_freq=2, max_f=3):
             f0 = int(rng.integers(1, Fdim - w + 1)) if Fdim - w > 1 else 0
             x[b, f0: f0 + w, :] = mean_t[f0: f0 + w]
     return x
+
+
+class VocalTractWarp:
+    """On-the-fly vocal tract length perturbation of training batches (augment.mfcc_warp_matrix):
+    each sequence, positive or negative, gets with probability p its spectral envelope moved along
+    frequency by a factor drawn log-uniformly in [1 / (1 + r), 1 + r], a new one every time it is
+    drawn. Why: the real "computer" recordings the model misses rise when their envelope is moved
+    (training/README.md, "vocal tract length"), so the word must not be tied to where a TTS voice's
+    formants sit."""
+
+    def __init__(self, r: float, p: float = 0.8, n: int = 33):
+        import torch
+
+        from .augment import mfcc_warp_bank
+
+        self.p = p
+        self.bank = torch.from_numpy(mfcc_warp_bank(1 / (1 + r), 1 + r, n))
+        self.identity = n // 2  # the middle factor of the log-spaced bank is 1
+
+    def __call__(self, x, rng):
+        """x: float32 torch batch [B, n_mfcc, T] of raw features; returns the warped batch."""
+        import torch
+
+        k = rng.integers(0, len(self.bank), len(x))
+        k[rng.random(len(x)) >= self.p] = self.identity
+        return torch.einsum("bij,bjt->bit", self.bank[torch.from_numpy(k)], x)
+
+
+class WeightAverage:
+    """Stochastic weight averaging (Izmailov et al., 2018) over the tail of training: the mean of the
+    weights every `every` steps from step `start` on, then BatchNorm statistics recomputed on pool
+    batches. Why: the scores of real recordings swing under small perturbations the model was not
+    trained on (training/README.md), the mark of a sharp minimum, and averaged weights sit in a
+    flatter one that moves less under a shift from synthetic to real voices (SWAD, Cha et al., 2021).
+    Replaces the checkpoint selection of the plain recipe (the last, averaged model is kept)."""
+
+    def __init__(self, model, start: int, every: int = 10):
+        from torch.optim.swa_utils import AveragedModel
+
+        self.model, self.start, self.every, self.n = model, start, every, 0
+        self.avg = AveragedModel(model)
+
+    def step(self, step: int):
+        if step >= self.start and (step - self.start) % self.every == 0:
+            self.avg.update_parameters(self.model)
+            self.n += 1
+
+    def finish(self, X: np.ndarray, rng, batch: int, n_batches: int = 60):
+        """The averaged model with BatchNorm statistics of n_batches random pool batches."""
+        import torch
+
+        m = self.avg.module
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+                mod.reset_running_stats()
+                mod.momentum = None  # cumulative average over the batches below
+        m.train()
+        with torch.no_grad():
+            for _ in range(n_batches):
+                m(torch.from_numpy(X[rng.choice(len(X), batch)].astype(np.float32)))
+        return m.eval()
 
 
 def aux_loss(model, aux, rng, n: int, mean):
@@ -172,7 +234,10 @@ def target_only(sd: dict) -> dict:
 def train(word: str, round_: int, epochs: int, init: str | None = None, lr: float = 3e-3, batch: int = 64,
           channels: int = 64, hard_weight: float = 2.0, neg_frac: float = 0.6, pos_weight: float = 1.0,
           steps_per_epoch: int | None = None, seed: int = 0, verbose: bool = True, aux_weight: float = 0.0,
-          aux_batch: int = 16, distill: float = 0.0, domain: float = 0.0) -> dict:
+          aux_batch: int = 16, distill: float = 0.0, domain: float = 0.0, vtlp: float = 0.0,
+          swa: float = 0.0, out: Path | None = None) -> dict:
+    """Trains round `round_` and saves its checkpoint as train/<word>/model-r<round_>.pt (or `out`,
+    with its history beside it as .json); returns the kept checkpoint's validation summary."""
     import torch
     import torch.nn.functional as F
 
@@ -200,6 +265,10 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
     model = KWS(n_features=X.shape[1], channels=channels, n_keywords=1 + n_aux)
     dist = Distiller(model, E, aux, rng) if distill > 0 and E is not None else None
     adv = VoiceAdversary(model, D) if domain > 0 else None
+    warp = VocalTractWarp(vtlp) if vtlp > 0 else None
+    if warp is not None:
+        log(f"vocal tract length perturbation: factors {1 / (1 + vtlp):.3f}-{1 + vtlp:.3f} on {warp.p:.0%} "
+            "of sequences")
     if adv is not None:
         log(f"voice-adversarial head (weight {domain}) on {(D == 1).sum()} real-voice and {(D == 0).sum()} "
             "TTS-voice negative frames")
@@ -227,10 +296,14 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
         + (list(adv.head.parameters()) if adv is not None else [])
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-3)
     total = max(4, epochs * steps)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total,
-                                                pct_start=max(2 / total, 0.15 if not init else 0.05))
+    # with weight averaging the one-cycle schedule ends where the averaging starts, and the averaged
+    # tail runs at a constant lr / 5 (SWA needs a learning rate that keeps the weights moving)
+    cycle = max(4, int(total * (1 - swa))) if swa > 0 else total
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=cycle,
+                                                pct_start=max(2 / cycle, 0.15 if not init else 0.05))
     best, best_sel, history = None, -1.0, []
-    ck = wd / f"model-r{round_}.pt"
+    ck = Path(out) if out else wd / f"model-r{round_}.pt"
+    avg = WeightAverage(model, cycle) if swa > 0 else None
     for ep in range(epochs):
         model.train()
         te = time.time()
@@ -240,6 +313,8 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
             xb = torch.from_numpy(X[bi].astype(np.float32))
             yb = torch.from_numpy(Y[bi].astype(np.float32))
             wb = torch.from_numpy(np.where(is_hard[bi], hard_weight, 1.0).astype(np.float32))[:, None]
+            if warp is not None:
+                xb = warp(xb, rng)
             xb = spec_augment(xb, rng, mean)
             h = model.features(xb)
             z = model.head(h)[:, 0]
@@ -256,7 +331,13 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
             opt.zero_grad()
             loss.backward()
             opt.step()
-            sched.step()
+            if ep * steps + _step + 1 < cycle or avg is None:
+                sched.step()
+            elif ep * steps + _step + 1 == cycle:
+                for g in opt.param_groups:
+                    g["lr"] = lr / 5
+            if avg is not None:
+                avg.step(ep * steps + _step)
             tot += loss.item()
         sc = score_validation(model, val)
         s = summary(sc)
@@ -272,10 +353,21 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
         if s["select"] > best_sel or (s["select"] == best_sel and best is not None and s["max_neg"] < best["max_neg"]):
             best_sel, best = s["select"], s
             torch.save(target_only(model.state_dict()), ck)
+    if avg is not None:  # the averaged weights replace the best epoch's
+        model = avg.finish(X, rng, batch)
+        s = summary(score_validation(model, val))
+        s.update(epoch=epochs - 1, averaged_from_step=avg.start, averaged=avg.n)
+        log(f"r{round_} weights averaged over the last {avg.n} checkpoints (from step {avg.start}): max val neg "
+            f"{s['max_neg']:.4f} -> thr {s['threshold']:.4f}: "
+            + "  ".join(f"{k[4:]}={v:.3f}" for k, v in s.items() if k.startswith("frr_") and v is not None))
+        history.append(s)
+        best_sel, best = s["select"], s
+        torch.save(target_only(model.state_dict()), ck)
     log(f"round {round_}: best epoch {best['epoch'] + 1} (recall at zero-FA threshold {best_sel:.3f}) -> {ck}")
-    save_json(wd / f"train-r{round_}.json", {"history": history, "best": best, "params": n_params(model),
-                                            "steps_per_epoch": steps, "batch": batch, "lr": lr,
-                                            "hard_weight": hard_weight, "init": init})
+    history_path = ck.with_suffix(".json") if out else wd / f"train-r{round_}.json"
+    save_json(history_path, {"history": history, "best": best, "params": n_params(model), "steps_per_epoch": steps,
+                             "batch": batch, "lr": lr, "hard_weight": hard_weight, "init": init, "vtlp": vtlp,
+                             "swa": swa})
     return best
 
 

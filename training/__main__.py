@@ -62,10 +62,10 @@ def stage_dataset(a):
 def stage_train(a, round_: int, epochs: int, init=None, lr=None):
     from .train import train
 
-    _report_update(a.word, vtlp=a.vtlp, swa=a.swa)
+    _report_update(a.word, vtlp=a.vtlp, swa=a.swa, real_weight=a.real_weight)
     return train(a.word, round_, epochs, init=init, lr=lr or a.lr, channels=a.channels, steps_per_epoch=a.steps,
                  hard_weight=a.hard_weight, aux_weight=a.aux_weight, distill=a.distill, seed=a.seed,
-                 domain=a.domain, vtlp=a.vtlp, swa=a.swa)
+                 domain=a.domain, vtlp=a.vtlp, swa=a.swa, real_weight=a.real_weight)
 
 
 def _model_path(word, round_=None):
@@ -200,6 +200,9 @@ def main(argv=None):
                    help="train: average the weights over this last share of the steps (stochastic weight "
                         "averaging, train.WeightAverage) and keep the average instead of the best epoch (0: off; 0.3 "
                         "measured no better)")
+    p.add_argument("--real-weight", type=float, default=1.0,
+                   help="train: loss weight of the frames of real voices (negatives all; 1: as the rest; 0.3 "
+                        "measured worse)")
     p.add_argument("--mine-items", type=int, default=2500)
     p.add_argument("--mine-thr", type=float, default=0.05)
     p.add_argument("--mine-aug", type=int, default=2)

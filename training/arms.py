@@ -27,7 +27,8 @@ import numpy as np
 from .common import CACHE, REPO, load_json, log, save_json, set_threads, word_dir
 
 TRAIN_KNOBS = (("--lr", float, 3e-3), ("--channels", int, 64), ("--hard-weight", float, 2.0),
-               ("--domain", float, 0.0), ("--vtlp", float, 0.0), ("--swa", float, 0.0))
+               ("--domain", float, 0.0), ("--vtlp", float, 0.0), ("--swa", float, 0.0),
+               ("--real-weight", float, 1.0))
 FA_POINTS = (0.5, 5.0)
 
 

@@ -111,6 +111,10 @@ def write_card(word: str, onnx_path: Path) -> Path:
       + (f"- vocal tract length perturbation on the features, drawn anew every time a sequence is used "
          f"(positives and negatives alike, 80%): the spectral envelope moved along frequency by a factor "
          f"{1 / (1 + rep['vtlp']):.3f}-{1 + rep['vtlp']:.3f} (`train.VocalTractWarp`)\n" if rep.get("vtlp") else "")
+      + (f"- loss of the real-voice frames (real-speech negatives) weighted {rep['real_weight']:g}\n"
+         if rep.get("real_weight", 1.0) != 1.0 else "")
+      + (f"- weights averaged over the last {100 * rep['swa']:.0f}% of the steps of each round "
+         "(`train.WeightAverage`)\n" if rep.get("swa") else "")
       + "- SpecAugment on features: 2 time masks (<= 10 frames), 2 coefficient masks (<= 3)\n"
       "- negatives: real speech (+ overlapping TTS), TTS sentences, TTS near-misses and other wake words "
       "embedded like positives, truncated starts of the word, noise/music, near-silence\n"

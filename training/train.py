@@ -235,7 +235,7 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
           channels: int = 64, hard_weight: float = 2.0, neg_frac: float = 0.6, pos_weight: float = 1.0,
           steps_per_epoch: int | None = None, seed: int = 0, verbose: bool = True, aux_weight: float = 0.0,
           aux_batch: int = 16, distill: float = 0.0, domain: float = 0.0, vtlp: float = 0.0,
-          swa: float = 0.0, out: Path | None = None) -> dict:
+          swa: float = 0.0, real_weight: float = 1.0, out: Path | None = None) -> dict:
     """Trains round `round_` and saves its checkpoint as train/<word>/model-r<round_>.pt (or `out`,
     with its history beside it as .json); returns the kept checkpoint's validation summary."""
     import torch
@@ -321,6 +321,8 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
             m = (yb >= 0).float()
             tgt = yb.clamp(min=0)
             w = m * wb * torch.where(tgt > 0, torch.full_like(tgt, pos_weight), torch.ones_like(tgt))
+            if real_weight != 1.0:  # frames of real voices alone (dataset.voice_labels), all negatives
+                w = w * torch.where(torch.from_numpy(D[bi]) == 1, real_weight, 1.0)
             loss = (F.binary_cross_entropy_with_logits(z, tgt, reduction="none") * w).sum() / m.sum()
             if n_aux:
                 loss = loss + aux_weight * aux_loss(model, aux, rng, aux_batch, mean)
@@ -367,7 +369,7 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
     history_path = ck.with_suffix(".json") if out else wd / f"train-r{round_}.json"
     save_json(history_path, {"history": history, "best": best, "params": n_params(model), "steps_per_epoch": steps,
                              "batch": batch, "lr": lr, "hard_weight": hard_weight, "init": init, "vtlp": vtlp,
-                             "swa": swa})
+                             "swa": swa, "real_weight": real_weight})
     return best
 
 

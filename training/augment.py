@@ -236,15 +236,11 @@ def mfcc_warp_matrix(alpha: float, cfg: dict | None = None) -> np.ndarray:
     carry is what warping the voice would show it, for the cost of one small matrix product; unlike
     a waveform formant shift (augment.voice_shift), a new factor can be drawn every time a sequence
     is used."""
-    from .features import default_config, dct_matrix
-
-    def hz_to_mel(f):  # HTK, as features.mel_filterbank
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    def mel_to_hz(m):
-        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    from .features import dct_matrix, default_config, hz_to_mel, mel_to_hz
 
     c = dict(default_config(), **(cfg or {}))
+    if c["features"] != "mfcc":
+        raise ValueError(f"mfcc_warp_matrix needs MFCC features, not {c['features']!r}")
     n_mels, n_mfcc = c["n_mels"], c["n_mfcc"]
     lo, hi = hz_to_mel(float(c["fmin"])), hz_to_mel(float(c["fmax"]))
     centres_mel = np.linspace(lo, hi, n_mels + 2)[1:-1]

@@ -63,10 +63,17 @@ def window(kind: str, length: int) -> np.ndarray:
     return (a0 - a1 * np.cos(2.0 * np.pi * n / length)).astype(np.float32)
 
 
+def hz_to_mel(f):
+    """HTK mel scale."""
+    return 2595.0 * np.log10(1.0 + f / 700.0)
+
+
+def mel_to_hz(m):
+    return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+
+
 def mel_filterbank(sample_rate: int, fft_size: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
     """[n_mels, fft_size/2+1], identical to librosa.filters.mel(htk=True, norm=None)."""
-    hz_to_mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731
-    mel_to_hz = lambda m: 700.0 * (10.0 ** (m / 2595.0) - 1.0)  # noqa: E731
     bins = np.fft.rfftfreq(fft_size, d=1.0 / sample_rate)
     edges = mel_to_hz(np.linspace(hz_to_mel(float(fmin)), hz_to_mel(float(fmax)), n_mels + 2))
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]

@@ -49,9 +49,10 @@ class VocalTractWarp:
     """On-the-fly vocal tract length perturbation of training batches (augment.mfcc_warp_matrix):
     each sequence, positive or negative, gets with probability p its spectral envelope moved along
     frequency by a factor drawn log-uniformly in [1 / (1 + r), 1 + r], a new one every time it is
-    drawn. Why: the real "computer" recordings the model misses rise when their envelope is moved
-    (training/README.md, "vocal tract length"), so the word must not be tied to where a TTS voice's
-    formants sit."""
+    drawn, so that the word is not tied to where a TTS voice's formants sit. Tried because moving the
+    envelope raised the scores of the real "computer" recordings the model misses most; that was
+    mostly regression to the mean, and trained with it real recall did not improve (measured in
+    training/README.md, "Vocal tract length perturbation")."""
 
     def __init__(self, r: float, p: float = 0.8, n: int = 33):
         import torch
@@ -77,7 +78,8 @@ class WeightAverage:
     batches. Why: the scores of real recordings swing under small perturbations the model was not
     trained on (training/README.md), the mark of a sharp minimum, and averaged weights sit in a
     flatter one that moves less under a shift from synthetic to real voices (SWAD, Cha et al., 2021).
-    Replaces the checkpoint selection of the plain recipe (the last, averaged model is kept)."""
+    Replaces the checkpoint selection of the plain recipe (the last, averaged model is kept).
+    Measured no better than the plain recipe (training/README.md, "Weight averaging")."""
 
     def __init__(self, model, start: int, every: int = 10):
         from torch.optim.swa_utils import AveragedModel
@@ -365,7 +367,8 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
         history.append(s)
         best_sel, best = s["select"], s
         torch.save(target_only(model.state_dict()), ck)
-    log(f"round {round_}: best epoch {best['epoch'] + 1} (recall at zero-FA threshold {best_sel:.3f}) -> {ck}")
+    kept = f"weights averaged from step {avg.start}" if avg is not None else f"best epoch {best['epoch'] + 1}"
+    log(f"round {round_}: {kept} (recall at zero-FA threshold {best_sel:.3f}) -> {ck}")
     history_path = ck.with_suffix(".json") if out else wd / f"train-r{round_}.json"
     save_json(history_path, {"history": history, "best": best, "params": n_params(model), "steps_per_epoch": steps,
                              "batch": batch, "lr": lr, "hard_weight": hard_weight, "init": init, "vtlp": vtlp,

@@ -180,9 +180,6 @@ def main(argv=None):
                         "(augment.voice_shift; 0: off)")
     p.add_argument("--seed", type=int, default=0, help="train: seed of the weights and the batch order")
     p.add_argument("--steps", type=int, help="steps per epoch of 64 sequences (default 150; --quick 100)")
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--channels", type=int, default=64)
-    p.add_argument("--hard-weight", type=float, default=2.0)
     p.add_argument("--aux", type=int, default=0,
                    help="sequences around real recordings of other wake words (auxiliary heads; 0: none)")
     p.add_argument("--aux-weight", type=float, default=0.0,
@@ -190,19 +187,9 @@ def main(argv=None):
     p.add_argument("--distill", type=float, default=0.0,
                    help="loss weight of the teacher-embedding distillation (training/teacher.py; needs a pool "
                         "built with HUSHWORD_TEACHER=1; 0: off; 1.0 measured worse)")
-    p.add_argument("--domain", type=float, default=0.0,
-                   help="loss weight of the voice-adversarial head (real vs TTS voices on negatives, gradient "
-                        "reversal; train.VoiceAdversary; 0: off)")
-    p.add_argument("--vtlp", type=float, default=0.0,
-                   help="train: vocal tract length perturbation of 80%% of the sequences, envelope moved by a "
-                        "factor in [1/(1+r), 1+r] (train.VocalTractWarp; 0: off; 0.1 and 0.2 measured worse)")
-    p.add_argument("--swa", type=float, default=0.0,
-                   help="train: average the weights over this last share of the steps (stochastic weight "
-                        "averaging, train.WeightAverage) and keep the average instead of the best epoch (0: off; 0.3 "
-                        "measured no better)")
-    p.add_argument("--real-weight", type=float, default=1.0,
-                   help="train: loss weight of the frames of real voices (negatives all; 1: as the rest; 0.3 "
-                        "measured worse)")
+    from .common import add_knob_args
+
+    add_knob_args(p)  # --lr, --channels, --hard-weight, --domain, --vtlp, --swa, --real-weight
     p.add_argument("--mine-items", type=int, default=2500)
     p.add_argument("--mine-thr", type=float, default=0.05)
     p.add_argument("--mine-aug", type=int, default=2)

@@ -24,20 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CACHE, REPO, load_json, log, save_json, set_threads, word_dir
+from .common import CACHE, REPO, SYNTH, load_json, log, save_json, set_threads, word_dir
 
-TRAIN_KNOBS = (("--lr", float, 3e-3), ("--channels", int, 64), ("--hard-weight", float, 2.0),
-               ("--domain", float, 0.0), ("--vtlp", float, 0.0), ("--swa", float, 0.0),
-               ("--real-weight", float, 1.0))
 FA_POINTS = (0.5, 5.0)
 
 
 def arm_knobs(text: str) -> dict:
     """The train() keyword arguments of an arm's command-line text, e.g. "--swa 0.3 --channels 48"."""
+    from .common import TRAIN_KNOBS, add_knob_args
+
     p = argparse.ArgumentParser(prog="arm", add_help=False, exit_on_error=False)
-    for flag, kind, default in TRAIN_KNOBS:
-        p.add_argument(flag, type=kind, default=default)
-    known = ", ".join(f for f, _, _ in TRAIN_KNOBS)
+    add_knob_args(p)
+    known = ", ".join(k[0] for k in TRAIN_KNOBS)
     try:
         knobs, rest = p.parse_known_args(shlex.split(text))
     except (argparse.ArgumentError, ValueError) as e:
@@ -77,8 +75,6 @@ def hushword_eval(word: str, models: list[Path], out_json: Path) -> dict:
     ev = CACHE / "eval" / word
     if not (ev / "negatives-all").exists():
         raise SystemExit(f"no evaluation folders in {ev}: run `python -m training.evalsets --word {word}`")
-    from .common import SYNTH
-
     # real recordings of the word where there are any (computer), else the held-out synthetic voices
     pos = ev / "positives-real" if (ev / "positives-real").exists() else SYNTH / f"test-{word}"
     cmd = [str(exe), "eval", "--positives", str(pos),

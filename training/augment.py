@@ -255,6 +255,6 @@ def mfcc_warp_matrix(alpha: float, cfg: dict | None = None) -> np.ndarray:
     return (d @ w @ d.T).astype(np.float32)
 
 
-def mfcc_warp_bank(lo: float = 0.84, hi: float = 1.19, n: int = 36, cfg: dict | None = None) -> np.ndarray:
+def mfcc_warp_bank(lo: float, hi: float, n: int, cfg: dict | None = None) -> np.ndarray:
     """[n, n_mfcc, n_mfcc] warp matrices for factors log-spaced over [lo, hi]."""
     return np.stack([mfcc_warp_matrix(a, cfg) for a in np.geomspace(lo, hi, n)])

@@ -139,3 +139,27 @@ def frontend():
     except ImportError as e:  # pragma: no cover
         sys.exit(f"training/features.py is missing or broken ({e}); it is the numpy twin of the Rust front end")
     return features, default_config
+
+
+# Knobs of one training run, shared by the stages' command line and `training.arms`:
+# (flag, type, default, help); the train() keyword is the flag's name with '_' for '-'.
+TRAIN_KNOBS = (
+    ("--lr", float, 3e-3, None),
+    ("--channels", int, 64, None),
+    ("--hard-weight", float, 2.0, None),
+    ("--domain", float, 0.0, "loss weight of the voice-adversarial head (real vs TTS voices on negatives, gradient "
+                             "reversal; train.VoiceAdversary; 0: off)"),
+    ("--vtlp", float, 0.0, "train: vocal tract length perturbation of 80%% of the sequences, envelope moved by a "
+                           "factor in [1/(1+r), 1+r] (train.VocalTractWarp; 0: off; 0.1 and 0.2 measured worse)"),
+    ("--swa", float, 0.0, "train: average the weights over this last share of the steps (stochastic weight "
+                          "averaging, train.WeightAverage) and keep the average instead of the best epoch (0: off; "
+                          "0.3 measured no better)"),
+    ("--real-weight", float, 1.0, "train: loss weight of the frames of real voices (negatives all; 1: as the rest; "
+                                  "0.3 measured worse)"),
+)
+
+
+def add_knob_args(parser) -> None:
+    """Adds TRAIN_KNOBS to an argparse parser."""
+    for flag, kind, default, text in TRAIN_KNOBS:
+        parser.add_argument(flag, type=kind, default=default, help=text)

@@ -92,10 +92,16 @@ def _changes(sess, cfg: dict) -> dict:
         m = A.mfcc_warp_matrix(alpha, cfg)
         return lambda x: features_score(sess, m @ clip_features(x, cfg))
 
-    out = {"as recorded": on_audio(lambda x: x), "pitch -3 semitones": on_audio(lambda x: A.pitch(x, -3.0)),
+    out = {"pitch -3 semitones": on_audio(lambda x: A.pitch(x, -3.0)),
            "slowed 0.8 (same pitch)": on_audio(lambda x: librosa.effects.time_stretch(x, rate=0.8))}
     out.update({f"envelope x{a:g} (features)": envelope(a) for a in (0.85, 0.89, 1.12, 1.18)})
     return out
+
+
+def _shift(v: np.ndarray, before: np.ndarray) -> dict:
+    """Scores v of changed recordings against their scores as recorded."""
+    return {"median_score": float(np.median(v)), "over_0.5": float((v > 0.5).mean()),
+            "up": float((v > before + 0.05).mean()), "down": float((v < before - 0.05).mean())}
 
 
 def diagnose(word: str, model: Path, n_worst: int = 40) -> dict:
@@ -124,12 +130,13 @@ def diagnose(word: str, model: Path, n_worst: int = 40) -> dict:
     out["synthetic_f0_quantiles_hz"] = synthetic_f0_quantiles(word)
     worst = np.argsort(s)[:n_worst]
     rand = np.random.default_rng(0).permutation(len(files))[:n_worst]
+    clips = {i: load_audio(files[i]) for i in {*worst, *rand}}
     out["worst"], out["random"] = {}, {}
+    for key, idx in (("worst", worst), ("random", rand)):
+        out[key]["as recorded"] = _shift(s[idx], s[idx])
     for name, score_of in _changes(sess, cfg).items():
         for key, idx in (("worst", worst), ("random", rand)):
-            v = np.array([score_of(load_audio(files[i])) for i in idx])
-            out[key][name] = {"median_score": float(np.median(v)), "over_0.5": float((v > 0.5).mean()),
-                              "up": float((v > s[idx] + 0.05).mean()), "down": float((v < s[idx] - 0.05).mean())}
+            out[key][name] = _shift(np.array([score_of(clips[i]) for i in idx]), s[idx])
     out["rows"] = rows
     return out
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .common import log, save_json, word_dir
-from .dataset import load_aux, load_pool
+from .dataset import VOICE_REAL, load_aux, load_pool
 from .evaluate import build_validation, score_validation, summary
 from .model import KWS, n_params
 
@@ -60,7 +60,7 @@ class VocalTractWarp:
         from .augment import mfcc_warp_bank
 
         self.p = p
-        self.bank = torch.from_numpy(mfcc_warp_bank(1 / (1 + r), 1 + r, n))
+        self.bank = torch.from_numpy(mfcc_warp_bank(1 / (1 + r), 1 + r, n))  # n odd: the middle factor is 1
         self.identity = n // 2  # the middle factor of the log-spaced bank is 1
 
     def __call__(self, x, rng):
@@ -324,7 +324,7 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
             tgt = yb.clamp(min=0)
             w = m * wb * torch.where(tgt > 0, torch.full_like(tgt, pos_weight), torch.ones_like(tgt))
             if real_weight != 1.0:  # frames of real voices alone (dataset.voice_labels), all negatives
-                w = w * torch.where(torch.from_numpy(D[bi]) == 1, real_weight, 1.0)
+                w = w * torch.where(torch.from_numpy(D[bi]) == VOICE_REAL, real_weight, 1.0)
             loss = (F.binary_cross_entropy_with_logits(z, tgt, reduction="none") * w).sum() / m.sum()
             if n_aux:
                 loss = loss + aux_weight * aux_loss(model, aux, rng, aux_batch, mean)
@@ -335,13 +335,14 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
             opt.zero_grad()
             loss.backward()
             opt.step()
-            if ep * steps + _step + 1 < cycle or avg is None:
+            step = ep * steps + _step
+            if avg is None or step + 1 < cycle:
                 sched.step()
-            elif ep * steps + _step + 1 == cycle:
+            elif step + 1 == cycle:  # the averaged tail runs at a constant lr / 5
                 for g in opt.param_groups:
                     g["lr"] = lr / 5
             if avg is not None:
-                avg.step(ep * steps + _step)
+                avg.step(step)
             tot += loss.item()
         sc = score_validation(model, val)
         s = summary(sc)

@@ -48,7 +48,9 @@ def stage_dataset(a):
     from .dataset import Knobs, dataset
 
     src = dataset(a.word, a.pos, a.neg, a.workers, fresh=a.fresh, n_aux=a.aux,
-                  knobs=Knobs(pos_engine_temper=a.pos_engine_temper, p_voice=a.p_voice))
+                  knobs=Knobs(pos_engine_temper=a.pos_engine_temper, p_voice=a.p_voice,
+                              drop_corpora=tuple(x for x in a.drop_corpora.split(",") if x),
+                              skip_engines=tuple(x for x in a.skip_engines.split(",") if x)))
     import numpy as np
 
     durs = [(c["word_end"] - c["word_start"]) / 16 for c in src.pos.clips]
@@ -178,6 +180,12 @@ def main(argv=None):
     p.add_argument("--p-voice", type=float, default=0.0,
                    help="dataset: share of TTS word clips given another speaker's pitch and formants "
                         "(augment.voice_shift; 0: off)")
+    p.add_argument("--drop-corpora", default="",
+                   help="dataset: comma list of real corpus name prefixes left out of the training negatives "
+                        "and of mining (still counted in validation), e.g. wakewords-jarvis,wakewords-snowboy")
+    p.add_argument("--skip-engines", default="",
+                   help="dataset: comma list of TTS engine labels left out of every synthetic set "
+                        "(e.g. kokoro-random or kokoro-target, see training/synth/speakers.py)")
     p.add_argument("--seed", type=int, default=0, help="train: seed of the weights and the batch order")
     p.add_argument("--steps", type=int, help="steps per epoch of 64 sequences (default 150; --quick 100)")
     p.add_argument("--aux", type=int, default=0,

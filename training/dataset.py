@@ -49,6 +49,12 @@ class Knobs:
     voice_f0: tuple = (-3.0, 9.0)
     voice_formant_jitter: float = 1.5
     pos_engine_temper: float = 1.0  # positives drawn with engine shares ~ clips**temper (1: as synthesized)
+    # real corpora (name prefixes) left out of the training negatives and of mining; validation and
+    # `hushword eval` still count their false accepts (an experiment, see training/README.md)
+    drop_corpora: tuple = ()
+    # TTS engine labels whose clips are left out of every synthetic set (e.g. kokoro-random, the
+    # control of training/synth/speakers.py)
+    skip_engines: tuple = ()
     speed_lo: float = 0.85
     speed_hi: float = 1.15
 
@@ -64,11 +70,12 @@ class Sources:
     knobs: Knobs = field(default_factory=Knobs)
 
     def __post_init__(self):
-        self.speech_corpora = [c for c in self.corpora if c.category == "speech" and c.hours("train") > 0]
-        self.noise_corpora = [c for c in self.corpora if c.category in ("noise", "music") and c.hours("train") > 0]
+        self.train_corpora = [c for c in self.corpora if not c.name.startswith(tuple(self.knobs.drop_corpora))]
+        self.speech_corpora = [c for c in self.train_corpora if c.category == "speech" and c.hours("train") > 0]
+        self.noise_corpora = [c for c in self.train_corpora if c.category in ("noise", "music") and c.hours("train") > 0]
         self._train_segs = {c.name: c.split_segments("train") for c in self.corpora}
         # real recordings of one other wake word each (never the target): the auxiliary heads' words
-        self.aux_corpora = [c for c in self.corpora if c.name.startswith(("wakewords-", "precise-"))
+        self.aux_corpora = [c for c in self.train_corpora if c.name.startswith(("wakewords-", "precise-"))
                             and "not-wake-words" not in c.name and not excluded(c.name, self.word)
                             and self._train_segs[c.name]]
         w = np.array([np.sqrt(c.hours("train")) for c in self.speech_corpora])
@@ -125,8 +132,16 @@ def load_sources(word: str, verbose: bool = True, knobs: Knobs | None = None) ->
         for d in sorted(SYNTH.iterdir()):
             if d.name.startswith("pos-") and d.name != f"pos-{word}" and read_manifest(d.name):
                 others.append(load_synth(d.name, verbose))
-    return Sources(word, corpora, pos=load_synth(f"pos-{word}", verbose), adv=load_synth(f"adv-{word}", verbose),
-                   other_pos=others, speech=load_synth("speech", verbose), knobs=knobs or Knobs())
+    knobs = knobs or Knobs()
+
+    def keep(s: SynthSet) -> SynthSet:
+        if not knobs.skip_engines:
+            return s
+        return SynthSet(s.name, s.audio, [c for c in s.clips if c.get("engine") not in knobs.skip_engines])
+
+    return Sources(word, corpora, pos=keep(load_synth(f"pos-{word}", verbose)),
+                   adv=keep(load_synth(f"adv-{word}", verbose)), other_pos=[keep(s) for s in others],
+                   speech=keep(load_synth("speech", verbose)), knobs=knobs)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -615,6 +630,15 @@ def build_aux_pool(src: Sources, count: int, workers: int = 2):
 
 
 POOL_VERSION = 7  # 7: negatives carry voice domain labels (D); 6: the recipe of 3 again (5's knobs default off); 5: channel transfer from real recordings; 4: negative TTS drawn with the positives' engine mix
+
+
+def pool_knobs(word: str) -> Knobs:
+    """The knobs the word's pool was built with (pool.json), so that mining adds to it alike."""
+    from .common import load_json
+
+    kn = load_json(word_dir(word) / "pool.json", {}).get("knobs", {})
+    fields = Knobs.__dataclass_fields__
+    return Knobs(**{n: tuple(v) if isinstance(v, list) else v for n, v in kn.items() if n in fields})
 
 
 def knob_dict(k: Knobs) -> dict:

@@ -13,7 +13,8 @@ first raises their scores, the model has not seen voices that high (the finding 
 --p-voice`). Every change is also applied to as many random recordings: the lowest scores rise under
 almost any change (regression to the mean), so a change is only a cause where it moves the worst
 recordings far more than random ones (the envelope moves, behind `train --vtlp`, did not;
-training/README.md).
+training/README.md). Last, it measures how near each recording's voice is to the synthetic
+positives (speaker embeddings, `speaker_coverage`): the finding behind training/synth/speakers.py.
 """
 
 from __future__ import annotations
@@ -104,7 +105,50 @@ def _shift(v: np.ndarray, before: np.ndarray) -> dict:
             "up": float((v > before + 0.05).mean()), "down": float((v < before - 0.05).mean())}
 
 
-def diagnose(word: str, model: Path, n_worst: int = 40) -> dict:
+def _ranks(v: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    return rankdata(v).astype(np.float64)
+
+
+def partial_spearman(a: np.ndarray, b: np.ndarray, controls: list[np.ndarray]) -> float:
+    """Spearman correlation of a and b with the controls' ranks regressed out of both."""
+    c = np.column_stack([_ranks(x) for x in controls] + [np.ones(len(a))])
+    ra, rb = _ranks(a), _ranks(b)
+    ea = ra - c @ np.linalg.lstsq(c, ra, rcond=None)[0]
+    eb = rb - c @ np.linalg.lstsq(c, rb, rcond=None)[0]
+    return float(np.corrcoef(ea, eb)[0, 1])
+
+
+def speaker_coverage(word: str, files: list[Path], scores: np.ndarray, floors: np.ndarray) -> dict:
+    """How near each real recording's voice is to the synthetic positives (training/synth/speakers.py:
+    mean cosine similarity of its speaker embedding to the 5 nearest positives), and how that relates
+    to its score: Spearman, the same with the noise floor partialled out, and the share under 0.5 by
+    fifth of coverage."""
+    from scipy.stats import spearmanr
+
+    from .corpora import load_synth
+    from .synth.speakers import Encoder, cached_embeddings, coverage
+
+    enc = Encoder()
+    pos = load_synth(f"pos-{word}", verbose=False)
+    keys = [c["path"] for c in pos.clips]
+    pe = cached_embeddings(CACHE / "speakers" / f"pos-{word}.npz", keys, pos.clip, enc, "positives")
+    re = cached_embeddings(CACHE / "speakers" / f"real-{word}.npz", [p.name for p in files],
+                           lambda i: load_audio(files[i]), enc, "real recordings")
+    cov = coverage(re, pe)
+    edges = np.quantile(cov, np.linspace(0, 1, 6))
+    fifths = []
+    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        m = (cov >= lo) & ((cov < hi) if i < 4 else (cov <= hi))
+        fifths.append({"coverage": [round(float(lo), 3), round(float(hi), 3)], "n": int(m.sum()),
+                       "under_0.5": float((scores[m] < 0.5).mean()), "median_score": float(np.median(scores[m]))})
+    return {"positives": len(keys), "spearman": float(spearmanr(cov, scores)[0]),
+            "spearman_floor_partialled": partial_spearman(cov, scores, [floors]), "fifths": fifths,
+            "coverage": cov.round(4).tolist()}
+
+
+def diagnose(word: str, model: Path, n_worst: int = 40, speakers: bool = True) -> dict:
     import onnxruntime as ort
     from tqdm import tqdm
 
@@ -137,6 +181,8 @@ def diagnose(word: str, model: Path, n_worst: int = 40) -> dict:
     for name, score_of in _changes(sess, cfg).items():
         for key, idx in (("worst", worst), ("random", rand)):
             out[key][name] = _shift(np.array([score_of(clips[i]) for i in idx]), s[idx])
+    if speakers:
+        out["speakers"] = speaker_coverage(word, files, s, np.array([r["floor_db"] for r in rows]))
     out["rows"] = rows
     return out
 
@@ -147,8 +193,9 @@ def main() -> None:
     ap.add_argument("--model", required=True, type=Path)
     ap.add_argument("--worst", type=int, default=40, help="how many of the lowest-scoring recordings to alter")
     ap.add_argument("--json", type=Path, help="write every recording's score, F0 and floor here")
+    ap.add_argument("--no-speakers", action="store_true", help="skip the speaker-coverage section")
     a = ap.parse_args()
-    r = diagnose(a.word.lower(), a.model, a.worst)
+    r = diagnose(a.word.lower(), a.model, a.worst, speakers=not a.no_speakers)
     log(f"{a.model}: {r['recordings']} real recordings, {100 * r['under_0.5']:.1f}% score under 0.5; "
         f"median F0 quantiles 10/25/50/75/90%: {r['f0_quantiles_hz']} Hz (synthetic positives: "
         f"{r['synthetic_f0_quantiles_hz']} Hz)")
@@ -159,6 +206,13 @@ def main() -> None:
         for name, v in r[key].items():
             log(f"  {a.worst} {key}, {name}: median score {v['median_score']:.3f}, {100 * v['over_0.5']:.0f}% over "
                 f"0.5; {100 * v['up']:.0f}% rose and {100 * v['down']:.0f}% fell by more than 0.05")
+    if "speakers" in r:
+        sp = r["speakers"]
+        log(f"speaker coverage by {sp['positives']} synthetic positives: Spearman with the score "
+            f"{sp['spearman']:.2f} ({sp['spearman_floor_partialled']:.2f} with the noise floor partialled out)")
+        for f in sp["fifths"]:
+            log(f"  coverage {f['coverage'][0]:.3f}-{f['coverage'][1]:.3f}: {f['n']} recordings, "
+                f"{100 * f['under_0.5']:.0f}% under 0.5, median score {f['median_score']:.3f}")
     if a.json:
         a.json.write_text(json.dumps(r, indent=1))
 

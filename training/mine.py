@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .common import log, save_json, stable_hash, word_dir
-from .dataset import HOP, FRAME_LEN, build_pool, hard_source_audio, load_sources
+from .dataset import HOP, FRAME_LEN, build_pool, hard_source_audio, load_sources, pool_knobs
 from .evaluate import frame_probs, stream_features
 
 
@@ -43,8 +43,8 @@ def mine(word: str, round_: int, model, max_items: int = 2500, thr: float = 0.05
          workers: int = 2, src=None) -> dict:
     from tqdm import tqdm
 
-    src = src or load_sources(word, verbose=False)
-    sources = [f"real:{c.name}" for c in src.corpora if c.hours("train") > 0]
+    src = src or load_sources(word, verbose=False, knobs=pool_knobs(word))
+    sources = [f"real:{c.name}" for c in src.train_corpora if c.hours("train") > 0]
     sources += [f"synth:{s.name}" for s in [src.adv, src.speech, *src.other_pos] if s is not None and s.clips]
     sources += [f"noisy:{s}" for s in sources if not s.startswith("real:noise") and not s.startswith("real:music")]
     found = []

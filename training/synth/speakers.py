@@ -169,9 +169,10 @@ def main(argv=None) -> None:
         return A.finish(y, sr), ps
 
     names = list(voices.TRAIN_SOLO)
-    base = cached_embeddings(cache / "base-voices.npz", names,
-                             lambda i: speak(BASE_TEXT, [(names[i], 1.0)], voices.voice_lang(names[i]) or "us", 1.0)[0],
-                             enc, "base voices")
+    if a.mode == "target":  # the single voices' embeddings, for the least-squares blend
+        base = cached_embeddings(cache / "base-voices.npz", names,
+                                 lambda i: speak(BASE_TEXT, [(names[i], 1.0)], voices.voice_lang(names[i]) or "us",
+                                                 1.0)[0], enc, "base voices")
     from ..corpora import load_synth
 
     pos = load_synth(set_name, verbose=False)

@@ -5,7 +5,6 @@ import functools
 import itertools
 import re
 
-import numpy as np
 
 from . import g2p
 

@@ -44,13 +44,16 @@ def stage_corpora(a):
     return cs
 
 
+def _comma_list(text: str) -> tuple[str, ...]:
+    return tuple(x for x in text.split(",") if x)
+
+
 def stage_dataset(a):
     from .dataset import Knobs, dataset
 
     src = dataset(a.word, a.pos, a.neg, a.workers, fresh=a.fresh, n_aux=a.aux,
                   knobs=Knobs(pos_engine_temper=a.pos_engine_temper, p_voice=a.p_voice,
-                              drop_corpora=tuple(x for x in a.drop_corpora.split(",") if x),
-                              skip_engines=tuple(x for x in a.skip_engines.split(",") if x)))
+                              drop_corpora=_comma_list(a.drop_corpora), skip_engines=_comma_list(a.skip_engines)))
     import numpy as np
 
     durs = [(c["word_end"] - c["word_start"]) / 16 for c in src.pos.clips]

@@ -1,6 +1,6 @@
 """Kokoro speakers aimed at the real voices that the synthetic positives cover worst.
 
-    python -m training.synth.speakers --word computer --n 250 [--mode random]
+    python -m training.synth.speakers --word computer --n 250 [--mode search|target|random]
 
 Why: a speaker embedding trained on real speech (Resemblyzer's GE2E encoder; its weights ship in
 the PyPI wheel) predicts how the model scores a real recording of the word. For the shipped
@@ -10,13 +10,15 @@ the fifth of the real recordings nearest to some synthetic voice 1% score under 
 farthest 40% (training/README.md). The model misses the voices it has not heard.
 
 Targets are recordings from the real negative corpora (train split: other wake words, ordinary
-speech; never a recording of the word itself), drawn from the half least covered by the current positives. For
-each, the blend of Kokoro training voices whose embeddings best add up to the target's is solved for
-(non-negative least squares; at most 3 voices), the word is synthesized in it, and the clip goes to
-the positives as engine `kokoro-target`, with the embedding similarity it reached. `--mode random`
-makes the control: as many clips, same texts and speeds, in the random blends the ordinary Kokoro
-synthesis draws (engine `kokoro-random`). `dataset --skip-engines` leaves either out of a pool.
-Resumable; embeddings are cached under ~/.cache/hushword/speakers/.
+speech; never a recording of the word itself), drawn from the half least covered by the current
+positives. For each, a blend of Kokoro training voices is chosen (`search`, the default: the best of
+--candidates random blends by the embedding a ridge regression predicts for it; `target`: non-negative
+least squares on the single voices' embeddings, at most 3 voices), the word is synthesized in it,
+and the clip goes to the positives as engine `kokoro-<mode>`, with the embedding similarity it
+reached. `--mode random` makes the control: the random blends of the ordinary Kokoro synthesis.
+Text, pronunciation and speed come from the synthesis planner (training/synth/run.py) in every
+mode. `dataset --skip-engines` leaves any of them out of a pool. Resumable; embeddings are cached
+under ~/.cache/hushword/speakers/.
 """
 from __future__ import annotations
 
@@ -29,9 +31,11 @@ from pathlib import Path
 import numpy as np
 
 from . import audio as A
-from . import texts, voices
+from . import voices
+from .run import DUR_LIMITS, KOKORO, Planner, Synth
 
 SR = 16000
+MODE_SEED = {"random": 1, "search": 2, "target": 3}  # planner seed offsets: no mode repeats another's clips
 TOP_K = 5
 MAX_VOICES = 3
 BASE_TEXT = "The quick brown fox jumps over the lazy dog, and then it rests."
@@ -91,13 +95,6 @@ def solve_blend(target: np.ndarray, base: np.ndarray, names: list[str]) -> list[
     return [(names[i], round(float(w[i] / tot), 4)) for i in keep]
 
 
-def parse_voice(label: str) -> list[tuple[str, float]]:
-    """The blend spec of a manifest voice label (voices.voice_label's inverse)."""
-    if ":" not in label:
-        return [(label, 1.0)]
-    return [(p.split(":")[0], float(p.split(":")[1])) for p in label.split("+")]
-
-
 STYLE_ROW = 20  # the style-table row of a ~20-token utterance (the word and a little more)
 
 
@@ -135,6 +132,29 @@ def real_targets(word: str, max_items: int, rng) -> tuple[list[str], list]:
     return keys, lambda i: items[i][0].segment_audio(items[i][1])
 
 
+def blend_chooser(mode: str, pos, idx: dict, enc: Encoder, cache: Path, n_candidates: int, synth: Synth):
+    """fn(target embedding, planned spec) -> the Kokoro blend to synthesize for that target."""
+    if mode == "random":  # the planner's own random blend
+        return lambda target, planned: planned
+    if mode == "target":  # least squares on the single voices' embeddings
+        names = list(voices.TRAIN_SOLO)
+
+        def solo(i):
+            s = {"engine": KOKORO, "text": BASE_TEXT, "spec": [(names[i], 1.0)],
+                 "lang": voices.voice_lang(names[i]) or "us", "speed": 1.0}
+            return A.finish(*synth(s))
+
+        base = cached_embeddings(cache / "base-voices.npz", names, solo, enc, "base voices")
+        return lambda target, planned: solve_blend(target, base, names)
+    kok = [c for c in pos.clips if c.get("engine") == KOKORO]
+    kemb = cached_embeddings(cache / f"{pos.name}.npz", [c["path"] for c in kok],
+                             lambda i: pos.clip(idx[kok[i]["path"]]), enc, "kokoro positives")
+    predict = EmbeddingPredictor([voices.parse_voice_label(str(c["voice"])) for c in kok], kemb)
+    cands = [voices.sample_train_voice(np.random.default_rng([5, i])) for i in range(n_candidates)]
+    cand_emb = predict(cands)
+    return lambda target, planned: cands[int(np.argmax(cand_emb @ target))]
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m training.synth.speakers", description=__doc__.splitlines()[0])
     ap.add_argument("--word", required=True)
@@ -155,32 +175,16 @@ def main(argv=None) -> None:
     if man.exists():
         done = {json.loads(line)["id"] for line in man.read_text().splitlines() if line.strip()}
     cache = voices.CACHE / "speakers"
-    rng = np.random.default_rng(7)
-    enc = Encoder()
-
-    from .kokoro import Kokoro
-    from . import g2p
-
-    tts = Kokoro(threads=1)
-
-    def speak(text, spec, lang, speed):
-        ps = g2p.phonemize(text, lang)
-        y, sr, ps = tts.synth(text, spec, lang, speed, phonemes=ps)
-        return A.finish(y, sr), ps
-
-    names = list(voices.TRAIN_SOLO)
-    if a.mode == "target":  # the single voices' embeddings, for the least-squares blend
-        base = cached_embeddings(cache / "base-voices.npz", names,
-                                 lambda i: speak(BASE_TEXT, [(names[i], 1.0)], voices.voice_lang(names[i]) or "us",
-                                                 1.0)[0], enc, "base voices")
+    enc, synth = Encoder(), Synth()
+    plan = Planner([word], out, seed=1234 + MODE_SEED[a.mode])
     from ..corpora import load_synth
 
     pos = load_synth(set_name, verbose=False)
-    pos_keys = [c["path"] for c in pos.clips if not str(c.get("engine", "")).startswith("kokoro-")]
     idx = {c["path"]: i for i, c in enumerate(pos.clips)}
+    pos_keys = [c["path"] for c in pos.clips if not str(c.get("engine", "")).startswith("kokoro-")]
     pos_emb = cached_embeddings(cache / f"{set_name}.npz", pos_keys, lambda i: pos.clip(idx[pos_keys[i]]), enc,
                                 "positives")
-    t_keys, t_audio = real_targets(word, a.targets, rng)
+    t_keys, t_audio = real_targets(word, a.targets, np.random.default_rng(7))
     t_emb = cached_embeddings(cache / "real-targets.npz", t_keys, t_audio, enc, "real targets")
     cov = coverage(t_emb, pos_emb)
     # the less covered half, in random order: the very least covered are often noise, not voice
@@ -188,39 +192,28 @@ def main(argv=None) -> None:
     order = order[np.random.default_rng(11).permutation(len(order))]
     print(f"[speakers] {len(t_keys)} real targets, coverage by {len(pos_keys)} positives: "
           f"median {np.median(cov):.3f}, 10th pct {np.percentile(cov, 10):.3f}", flush=True)
+    choose = blend_chooser(a.mode, pos, idx, enc, cache, a.candidates, synth)
 
-    if a.mode == "search":
-        kok = [c for c in pos.clips if c.get("engine") == "kokoro"]
-        kemb = cached_embeddings(cache / f"{set_name}.npz", [c["path"] for c in kok],
-                                 lambda i: pos.clip(idx[kok[i]["path"]]), enc, "kokoro positives")
-        predict = EmbeddingPredictor([parse_voice(str(c["voice"])) for c in kok], kemb)
-        cands = [voices.sample_train_voice(np.random.default_rng([5, i])) for i in range(a.candidates)]
-        cand_emb = predict(cands)
     t0, made = time.time(), 0
+    lo, hi = DUR_LIMITS["pos"]
     for j in range(a.n):
         cid = f"{engine}-{j:05d}"
         if cid in done:
             continue
-        r = np.random.default_rng([j, {"target": 99, "random": 98, "search": 97}[a.mode]])
         ti = int(order[j % len(order)])
-        if a.mode == "search":
-            spec = cands[int(np.argmax(cand_emb @ t_emb[ti]))]
-        elif a.mode == "target":
-            spec = solve_blend(t_emb[ti], base, names)
-        else:
-            spec = voices.sample_train_voice(r)
-        lang = voices.spec_lang(spec, r)
-        text = texts.positive_texts(word)[int(r.integers(len(texts.positive_texts(word))))][0]
-        speed = round(float(r.uniform(0.8, 1.25)), 3)
-        y, ps = speak(text, spec, lang, speed)
-        if not 0.25 <= len(y) / SR <= 2.5:
+        s = plan.spec(set_name, KOKORO, j)
+        s["spec"] = choose(t_emb[ti], s["spec"])
+        if a.mode != "random":  # the pronunciation follows the chosen blend's heaviest native voice
+            s["lang"] = voices.spec_lang(s["spec"], np.random.default_rng([j, MODE_SEED[a.mode]]))
+        y = A.finish(*synth(s))
+        if not lo <= len(y) / SR <= hi:
             continue
         e = enc(y)
         rel = f"{set_name}/{engine}/{cid}.wav"
         A.write_atomic(str(out / rel), y)
-        rec = {"path": rel, "id": cid, "set": set_name, "engine": engine, "text": text,
-               "voice": voices.voice_label(spec), "speed": speed, "lang": lang, "phonemes": ps,
-               "duration_s": round(len(y) / SR, 3), "target": t_keys[ti],
+        rec = {"path": rel, "id": cid, "set": set_name, "engine": engine, "text": s["text"],
+               "voice": voices.voice_label(s["spec"]), "speed": s["speed"], "lang": s["lang"],
+               "phonemes": s["phonemes"], "duration_s": round(len(y) / SR, 3), "target": t_keys[ti],
                "target_coverage": round(float(cov[ti]), 4), "target_similarity": round(float(e @ t_emb[ti]), 4)}
         A.append_line(str(man), json.dumps(rec, ensure_ascii=False))
         made += 1

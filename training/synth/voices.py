@@ -68,6 +68,13 @@ def voice_label(spec: list[tuple[str, float]]) -> str:
     return "+".join(f"{v}:{w:.2f}" for v, w in spec)
 
 
+def parse_voice_label(label: str) -> list[tuple[str, float]]:
+    """The blend spec of a voice label (voice_label's inverse)."""
+    if ":" not in label:
+        return [(label, 1.0)]
+    return [(p.split(":")[0], float(p.split(":")[1])) for p in label.split("+")]
+
+
 def sample_train_voice(rng) -> list[tuple[str, float]]:
     """A training speaker: 45% a single voice, 40% a 2-voice blend, 15% a 3-voice blend."""
     r = rng.random()

@@ -240,3 +240,53 @@ fn eval_refuses_bad_arguments_with_one_line() {
         assert!(errors[0].contains(needle), "{err}");
     }
 }
+
+#[test]
+fn eval_smoothing_is_applied_recorded_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pos, neg, _) = make_set(dir.path());
+    let report = |smoothing: &str| {
+        let json = dir.path().join(format!("s{smoothing}.json"));
+        let out = hushword(&[
+            "eval",
+            "--positives",
+            s(&pos),
+            "--negatives",
+            s(&neg),
+            "--model",
+            s(&energy()),
+            "--smoothing",
+            smoothing,
+            "--json",
+            s(&json),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains(&format!("smoothing {smoothing}\n")),
+            "{}",
+            stdout(&out)
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(v["models"][0]["smoothing"], smoothing.parse::<u64>().unwrap());
+        v["results"][0]["latency"]["median_s"].as_f64().unwrap()
+    };
+    // The test model's scores are steps from 0 to 1: averaged over 8 evaluations they cross its
+    // threshold (0.5) 3 evaluations later than raw, so every detection comes later.
+    let (raw, smoothed) = (report("1"), report("8"));
+    assert!(smoothed > raw, "median latency {raw} s raw, {smoothed} s smoothed");
+
+    let out = hushword(&[
+        "eval",
+        "--positives",
+        s(&pos),
+        "--negatives",
+        s(&neg),
+        "--smoothing",
+        "0",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("--smoothing") && err.contains("`0`"), "{err}");
+}

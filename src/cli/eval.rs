@@ -3,6 +3,7 @@
 use super::common::{parse_chunk_ms, report_error};
 use super::default_model;
 use clap::Args;
+use hushword::detector::{DetectorConfig, MAX_SMOOTHING};
 use hushword::eval::{self, EvalConfig, EvalModel, EvalReport, OperatingPoint, Progress};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -54,6 +55,17 @@ pub struct EvalArgs {
     /// Samples are pushed into the detector in chunks of this many milliseconds.
     #[arg(long, value_name = "MS", default_value = "10", value_parser = parse_chunk_ms)]
     chunk_ms: u32,
+    /// Moving average of the scores over this many evaluations (1 = raw scores).
+    #[arg(long, value_name = "N", default_value_t = DetectorConfig::default().smoothing,
+          value_parser = parse_smoothing)]
+    smoothing: usize,
+}
+
+fn parse_smoothing(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_SMOOTHING).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` must be a whole number in 1..={MAX_SMOOTHING}")),
+    }
 }
 
 pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
@@ -90,6 +102,10 @@ pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
         chunk_samples: args.chunk_ms as usize * 16,
         keyword: args.keyword.clone(),
         target_fa_per_hour: args.target_fa_per_hour,
+        detector: DetectorConfig {
+            smoothing: args.smoothing,
+            ..DetectorConfig::default()
+        },
         ..EvalConfig::default()
     };
     eprintln!("hushword eval: seed {}", config.seed);
@@ -195,8 +211,8 @@ pub fn render(r: &EvalReport) -> String {
     for res in &r.results {
         let m = &r.models[res.model_index];
         s.push_str(&format!(
-            "\n{} [{}]  keyword {}  refractory {:.2} s\n",
-            res.model, res.condition, m.keyword, m.refractory_s
+            "\n{} [{}]  keyword {}  refractory {:.2} s  smoothing {}\n",
+            res.model, res.condition, m.keyword, m.refractory_s, m.smoothing
         ));
         s.push_str(&point_line(
             "default",

@@ -151,6 +151,8 @@ pub struct ModelSummary {
     pub default_threshold: f32,
     /// The detector's refractory period, seconds.
     pub refractory_s: f64,
+    /// The detector's moving average, in evaluations (1 = raw scores).
+    pub smoothing: usize,
 }
 
 /// Error rates at one threshold.
@@ -621,6 +623,7 @@ fn run_in_pool(
                 keyword: p.keyword.clone(),
                 default_threshold: p.threshold,
                 refractory_s: p.refractory as f64 / rate,
+                smoothing: config.detector.smoothing,
             })
             .collect(),
         conditions,

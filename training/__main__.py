@@ -70,7 +70,7 @@ def stage_train(a, round_: int, epochs: int, init=None, lr=None):
     _report_update(a.word, vtlp=a.vtlp, swa=a.swa, real_weight=a.real_weight)
     return train(a.word, round_, epochs, init=init, lr=lr or a.lr, channels=a.channels, steps_per_epoch=a.steps,
                  hard_weight=a.hard_weight, aux_weight=a.aux_weight, distill=a.distill, seed=a.seed,
-                 domain=a.domain, vtlp=a.vtlp, swa=a.swa, real_weight=a.real_weight)
+                 domain=a.domain, vtlp=a.vtlp, swa=a.swa, real_weight=a.real_weight, cmn=a.cmn)
 
 
 def _model_path(word, round_=None):
@@ -210,6 +210,8 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args(argv)
+    if a.cmn and a.stage != "train":
+        p.error(f"--cmn {a.cmn}: a training experiment only (stage train); its models cannot be exported")
     a.word = a.word.lower()
     q = a.quick
     a.pos = a.pos or (2000 if q else 6000)

@@ -146,6 +146,9 @@ def frontend():
 TRAIN_KNOBS = (
     ("--lr", float, 3e-3, None),
     ("--channels", int, 64, None),
+    ("--cmn", int, 0, "train only: cepstral mean normalization, each feature's mean over the last N frames "
+                      "subtracted inside the model (model.causal_mean; 0: off; 100 measured worse; not exportable: "
+                      "the engine's front end has none)"),
     ("--hard-weight", float, 2.0, None),
     ("--domain", float, 0.0, "loss weight of the voice-adversarial head (real vs TTS voices on negatives, gradient "
                              "reversal; train.VoiceAdversary; 0: off)"),

@@ -40,9 +40,22 @@ class Block(nn.Module):
         return (x[:, :, pad:] if valid else x) + h
 
 
+def causal_mean(x, frames: int):
+    """Mean of each feature over the last `frames` frames up to and including each frame (fewer at the
+    start of x): x [B, F, T] -> [B, F, T]. The cepstral mean normalization of `train --cmn`."""
+    c = torch.cumsum(x, dim=2)
+    before = F.pad(c, (frames, 0))[:, :, : c.shape[2]]
+    n = torch.arange(1, x.shape[2] + 1, device=x.device, dtype=x.dtype).clamp(max=frames)
+    return (c - before) / n
+
+
 class KWS(nn.Module):
-    def __init__(self, n_features: int = 20, channels: int = 64, n_keywords: int = 1, dilations=DILATIONS):
+    def __init__(self, n_features: int = 20, channels: int = 64, n_keywords: int = 1, dilations=DILATIONS,
+                 cmn_frames: int = 0):
         super().__init__()
+        # training experiment only (train --cmn): the engine's front end has no mean normalization,
+        # so export refuses such a model
+        self.cmn_frames = cmn_frames
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("inv_std", torch.ones(n_features))
         self.conv_in = nn.Conv1d(n_features, channels, K_IN, bias=False)
@@ -53,6 +66,8 @@ class KWS(nn.Module):
 
     def features(self, x, valid: bool = False):
         """x [B, F, T] raw features -> the last block's output [B, C, T] (what the heads read)."""
+        if self.cmn_frames:
+            x = x - causal_mean(x, self.cmn_frames)
         x = (x - self.mean[None, :, None]) * self.inv_std[None, :, None]
         x = self.conv_in(x if valid else F.pad(x, (K_IN - 1, 0)))
         x = F.relu(self.bn_in(x))

@@ -14,13 +14,21 @@ from .evaluate import build_validation, score_validation, summary
 from .model import KWS, n_params
 
 
-def norm_stats(X: np.ndarray, Y: np.ndarray):
-    """Per-feature mean/std over the frames that carry a label (not the masked warm-up)."""
+def norm_stats(X: np.ndarray, Y: np.ndarray, cmn: int = 0):
+    """Per-feature mean/std over the frames that carry a label (not the masked warm-up), after the
+    model's cepstral mean normalization over `cmn` frames when it has one."""
+    import torch
+
+    from .model import causal_mean
+
     idx = np.random.default_rng(0).choice(len(X), size=min(len(X), 3000), replace=False)
     fr = []
     for i in idx:
         m = Y[i] >= 0
-        fr.append(X[i][:, m].astype(np.float32))
+        x = X[i].astype(np.float32)
+        if cmn:
+            x = (x[None] - causal_mean(torch.from_numpy(x[None]), cmn).numpy())[0]
+        fr.append(x[:, m])
     f = np.concatenate(fr, axis=1)
     return f.mean(axis=1), f.std(axis=1) + 1e-3
 
@@ -233,11 +241,23 @@ def target_only(sd: dict) -> dict:
     return sd
 
 
+CMN_KEY = "cmn_frames"  # marks a checkpoint trained with --cmn, which no later stage can use
+
+
+def checkpoint_state(model) -> dict:
+    import torch
+
+    sd = target_only(model.state_dict())
+    if model.cmn_frames:
+        sd[CMN_KEY] = torch.tensor(model.cmn_frames)
+    return sd
+
+
 def train(word: str, round_: int, epochs: int, init: str | None = None, lr: float = 3e-3, batch: int = 64,
           channels: int = 64, hard_weight: float = 2.0, neg_frac: float = 0.6, pos_weight: float = 1.0,
           steps_per_epoch: int | None = None, seed: int = 0, verbose: bool = True, aux_weight: float = 0.0,
           aux_batch: int = 16, distill: float = 0.0, domain: float = 0.0, vtlp: float = 0.0,
-          swa: float = 0.0, real_weight: float = 1.0, out: Path | None = None) -> dict:
+          swa: float = 0.0, real_weight: float = 1.0, cmn: int = 0, out: Path | None = None) -> dict:
     """Trains round `round_` and saves its checkpoint as train/<word>/model-r<round_>.pt (or `out`,
     with its history beside it as .json); returns the kept checkpoint's validation summary."""
     import torch
@@ -264,7 +284,7 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed + 1000 * round_)
-    model = KWS(n_features=X.shape[1], channels=channels, n_keywords=1 + n_aux)
+    model = KWS(n_features=X.shape[1], channels=channels, n_keywords=1 + n_aux, cmn_frames=cmn)
     dist = Distiller(model, E, aux, rng) if distill > 0 and E is not None else None
     adv = VoiceAdversary(model, D) if domain > 0 else None
     warp = VocalTractWarp(vtlp) if vtlp > 0 else None
@@ -279,13 +299,16 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
             + (f" and {len(dist.aux[1])} real auxiliary-word sequences" if dist.aux is not None else ""))
     if init:
         sd = torch.load(init, weights_only=True)
+        was = int(sd.pop(CMN_KEY, 0))
+        if was != cmn:
+            raise SystemExit(f"{init} was trained with --cmn {was}: fine-tune it with the same --cmn, not {cmn}")
         if n_aux:  # a saved model has the target head only: the auxiliary heads start fresh
             sd["head.weight"] = torch.cat([sd["head.weight"], model.head.weight.data[1:]])
             sd["head.bias"] = torch.cat([sd["head.bias"], model.head.bias.data[1:]])
         model.load_state_dict(sd)
         log(f"fine-tuning from {init}")
     else:
-        mean, std = norm_stats(X, Y)
+        mean, std = norm_stats(X, Y, cmn)
         model.mean.copy_(torch.from_numpy(mean))
         model.inv_std.copy_(torch.from_numpy(1 / std))
     mean = model.mean.numpy().copy()
@@ -357,7 +380,7 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
             f"({s['worst_neg_corpus']}) -> thr {s['threshold']:.4f}: {frr}  [{s['seconds']} s]")
         if s["select"] > best_sel or (s["select"] == best_sel and best is not None and s["max_neg"] < best["max_neg"]):
             best_sel, best = s["select"], s
-            torch.save(target_only(model.state_dict()), ck)
+            torch.save(checkpoint_state(model), ck)
     if avg is not None:  # the averaged weights replace the best epoch's
         model = avg.finish(X, rng, batch)
         s = summary(score_validation(model, val))
@@ -367,19 +390,23 @@ def train(word: str, round_: int, epochs: int, init: str | None = None, lr: floa
             + "  ".join(f"{k[4:]}={v:.3f}" for k, v in s.items() if k.startswith("frr_") and v is not None))
         history.append(s)
         best_sel, best = s["select"], s
-        torch.save(target_only(model.state_dict()), ck)
+        torch.save(checkpoint_state(model), ck)
     kept = f"weights averaged from step {avg.start}" if avg is not None else f"best epoch {best['epoch'] + 1}"
     log(f"round {round_}: {kept} (recall at zero-FA threshold {best_sel:.3f}) -> {ck}")
     history_path = ck.with_suffix(".json") if out else wd / f"train-r{round_}.json"
     save_json(history_path, {"history": history, "best": best, "params": n_params(model), "steps_per_epoch": steps,
                              "batch": batch, "lr": lr, "hard_weight": hard_weight, "init": init, "vtlp": vtlp,
-                             "swa": swa, "real_weight": real_weight})
+                             "swa": swa, "real_weight": real_weight, "cmn": cmn})
     return best
 
 
 def load_model(path, channels: int = 64, n_features: int = 20):
     import torch
 
+    sd = torch.load(path, weights_only=True)
+    if CMN_KEY in sd:
+        raise SystemExit(f"{path}: trained with --cmn {int(sd[CMN_KEY])}, a training experiment that no later "
+                         "stage (mine, calibrate, export) can use")
     m = KWS(n_features=n_features, channels=channels)
-    m.load_state_dict(torch.load(path, weights_only=True))
+    m.load_state_dict(sd)
     return m.eval()

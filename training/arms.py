@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CACHE, REPO, SYNTH, load_json, log, save_json, set_threads, word_dir
+from .common import CACHE, REPO, SYNTH, load_json, log, save_json, set_threads
 
 FA_POINTS = (0.5, 5.0)
 
@@ -47,8 +47,7 @@ def arm_knobs(text: str) -> dict:
 
 def train_arm(word: str, name: str, knobs: dict, seed: int, epochs: int, steps: int, out_dir: Path) -> Path:
     """Trains one seed of an arm and exports it at its calibrated threshold; returns the ONNX path."""
-    from .evaluate import build_validation, score_validation, summary
-    from .export import export_onnx
+    from .export import export_calibrated
     from .train import load_model, train
 
     ck = out_dir / f"{name}-s{seed}.pt"
@@ -59,10 +58,7 @@ def train_arm(word: str, name: str, knobs: dict, seed: int, epochs: int, steps: 
         log(f"{onnx_path} exists for this recipe: kept")
         return onnx_path
     train(word, 0, epochs, steps_per_epoch=steps, seed=seed, out=ck, **knobs)
-    m = load_model(ck, knobs["channels"])
-    thr = summary(score_validation(m, build_validation(word, verbose=False)))["threshold"]
-    duration = load_json(word_dir(word) / "report.json", {}).get("word_duration_ms", 600)
-    export_onnx(m, word, onnx_path, thr, duration)
+    export_calibrated(load_model(ck, knobs["channels"]), word, onnx_path)
     save_json(stamp, recipe)
     return onnx_path
 

@@ -83,9 +83,7 @@ def max_logit_error(ensemble, members, n_windows: int = 8) -> float:
 
 
 def main(argv=None) -> None:
-    from .common import load_json, word_dir
-    from .evaluate import build_validation, score_validation, summary
-    from .export import export_onnx
+    from .export import export_calibrated
     from .train import load_model
 
     ap = argparse.ArgumentParser(prog="python -m training.ensemble", description=__doc__.splitlines()[0])
@@ -105,9 +103,7 @@ def main(argv=None) -> None:
         f"= {err:.1e}")
     if err > 1e-4:
         raise SystemExit(f"the combined model differs from the members' mean by {err:.1e}")
-    thr = summary(score_validation(ens, build_validation(word, verbose=False)))["threshold"]
-    duration = load_json(word_dir(word) / "report.json", {}).get("word_duration_ms", 600)
-    export_onnx(ens, word, Path(a.out), thr, duration)
+    export_calibrated(ens, word, Path(a.out))
 
 
 if __name__ == "__main__":

@@ -86,6 +86,18 @@ def export_onnx(model, word: str, out: Path, threshold: float, word_duration_ms:
     return meta, err_ort
 
 
+def export_calibrated(model, word: str, out: Path):
+    """Exports `model` at the threshold `calibrate` would give it (no false accept on the validation
+    negatives, plus the margin) with the word duration the pool recorded: how the experiment tools
+    (training.arms, training.ensemble) export what they measure."""
+    from .common import load_json, word_dir
+    from .evaluate import build_validation, score_validation, summary
+
+    thr = summary(score_validation(model, build_validation(word, verbose=False)))["threshold"]
+    duration = load_json(word_dir(word) / "report.json", {}).get("word_duration_ms", 600)
+    return export_onnx(model, word, out, thr, duration)
+
+
 def export_streaming(folded, hop: int) -> tuple[bytes, dict]:
     """The streaming form of a folded model as ONNX bytes, and its `streaming` metadata object."""
     import onnx

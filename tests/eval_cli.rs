@@ -268,13 +268,19 @@ fn eval_smoothing_is_applied_recorded_and_checked() {
         );
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-        assert_eq!(v["models"][0]["smoothing"], smoothing.parse::<u64>().unwrap());
+        assert_eq!(
+            v["models"][0]["smoothing"],
+            smoothing.parse::<u64>().unwrap()
+        );
         v["results"][0]["latency"]["median_s"].as_f64().unwrap()
     };
     // The test model's scores are steps from 0 to 1: averaged over 8 evaluations they cross its
     // threshold (0.5) 3 evaluations later than raw, so every detection comes later.
     let (raw, smoothed) = (report("1"), report("8"));
-    assert!(smoothed > raw, "median latency {raw} s raw, {smoothed} s smoothed");
+    assert!(
+        smoothed > raw,
+        "median latency {raw} s raw, {smoothed} s smoothed"
+    );
 
     let out = hushword(&[
         "eval",

@@ -42,6 +42,9 @@ def arm_knobs(text: str) -> dict:
         raise SystemExit(f"arm '{text}': {e} (knobs: {known})") from None
     if rest:
         raise SystemExit(f"arm '{text}': unknown {' '.join(rest)!r} (knobs: {known})")
+    if knobs.cmn:
+        raise SystemExit(f"arm '{text}': --cmn models cannot be exported, so no arm can measure them; use "
+                         "`python -m training train --cmn N`, which prints their validation figures")
     return vars(knobs)
 
 

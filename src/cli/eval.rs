@@ -64,7 +64,9 @@ pub struct EvalArgs {
 fn parse_smoothing(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if (1..=MAX_SMOOTHING).contains(&n) => Ok(n),
-        _ => Err(format!("`{text}` must be a whole number in 1..={MAX_SMOOTHING}")),
+        _ => Err(format!(
+            "`{text}` must be a whole number in 1..={MAX_SMOOTHING}"
+        )),
     }
 }
 

@@ -245,21 +245,23 @@ fn eval_refuses_bad_arguments_with_one_line() {
 fn eval_smoothing_is_applied_recorded_and_checked() {
     let dir = tempfile::tempdir().unwrap();
     let (pos, neg, _) = make_set(dir.path());
-    let report = |smoothing: &str| {
-        let json = dir.path().join(format!("s{smoothing}.json"));
-        let out = hushword(&[
+    let model = energy();
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
             "eval",
             "--positives",
             s(&pos),
             "--negatives",
             s(&neg),
             "--model",
-            s(&energy()),
-            "--smoothing",
-            smoothing,
-            "--json",
-            s(&json),
-        ]);
+            s(&model),
+        ];
+        args.extend_from_slice(extra);
+        hushword(&args)
+    };
+    let report = |smoothing: &str| {
+        let json = dir.path().join(format!("s{smoothing}.json"));
+        let out = eval(&["--smoothing", smoothing, "--json", s(&json)]);
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(
             stdout(&out).contains(&format!("smoothing {smoothing}\n")),
@@ -282,15 +284,7 @@ fn eval_smoothing_is_applied_recorded_and_checked() {
         "median latency {raw} s raw, {smoothed} s smoothed"
     );
 
-    let out = hushword(&[
-        "eval",
-        "--positives",
-        s(&pos),
-        "--negatives",
-        s(&neg),
-        "--smoothing",
-        "0",
-    ]);
+    let out = eval(&["--smoothing", "0"]);
     assert_ne!(out.status.code(), Some(0));
     let err = stderr(&out);
     assert!(!err.contains("panicked"), "{err}");

@@ -29,9 +29,6 @@ def export_onnx(model, word: str, out: Path, threshold: float, word_duration_ms:
 
     from .common import frontend
 
-    if getattr(model, "cmn_frames", 0):
-        raise SystemExit(f"{out}: a model trained with --cmn cannot be exported (the engine's front end has no "
-                         "mean normalization)")
     _, default_config = frontend()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,7 @@ class KWS(nn.Module):
                  cmn_frames: int = 0):
         super().__init__()
         # training experiment only (train --cmn): the engine's front end has no mean normalization,
-        # so export refuses such a model
+        # so the checkpoint is marked and train.load_model, which every later stage uses, refuses it
         self.cmn_frames = cmn_frames
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("inv_std", torch.ones(n_features))

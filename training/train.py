@@ -27,7 +27,7 @@ def norm_stats(X: np.ndarray, Y: np.ndarray, cmn: int = 0):
         m = Y[i] >= 0
         x = X[i].astype(np.float32)
         if cmn:
-            x = (x[None] - causal_mean(torch.from_numpy(x[None]), cmn).numpy())[0]
+            x = x - causal_mean(torch.from_numpy(x[None]), cmn)[0].numpy()
         fr.append(x[:, m])
     f = np.concatenate(fr, axis=1)
     return f.mean(axis=1), f.std(axis=1) + 1e-3

@@ -52,7 +52,7 @@ def stage_dataset(a):
     from .dataset import Knobs, dataset
 
     src = dataset(a.word, a.pos, a.neg, a.workers, fresh=a.fresh, n_aux=a.aux,
-                  knobs=Knobs(pos_engine_temper=a.pos_engine_temper, p_voice=a.p_voice,
+                  knobs=Knobs(pos_engine_temper=a.pos_engine_temper, p_voice=a.p_voice, p_knnvc=a.p_knnvc,
                               drop_corpora=_comma_list(a.drop_corpora), skip_engines=_comma_list(a.skip_engines)))
     import numpy as np
 
@@ -183,6 +183,9 @@ def main(argv=None):
     p.add_argument("--p-voice", type=float, default=0.0,
                    help="dataset: share of TTS word clips given another speaker's pitch and formants "
                         "(augment.voice_shift; 0: off)")
+    p.add_argument("--p-knnvc", type=float, default=0.0,
+                   help="dataset: share of TTS word clips re-voiced by a real speaker of the speaker-labelled "
+                        "corpora (training/knnvc.py; 0: off)")
     p.add_argument("--drop-corpora", default="",
                    help="dataset: comma list of real corpus name prefixes left out of the training negatives "
                         "and of mining (still counted in validation), e.g. wakewords-jarvis,wakewords-snowboy")

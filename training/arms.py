@@ -9,9 +9,10 @@ such as --p-voice belong to the pool, not to an arm) for --epochs x --steps, wit
 checkpoint is calibrated on the validation data as `calibrate` does and exported to
 ~/.cache/hushword/arms/<word>/<arm>-s<seed>.onnx, without touching the word's own checkpoints or
 report; a model already there for the same recipe is kept (resumable). One `hushword eval` run
-then measures every model on the folders of `training.evalsets` (all real negatives; the real
-recordings of the word where there are any, else the held-out synthetic voices), clean and with
-real noise at 10 dB SNR, and the table gives each seed and the mean of the seeds.
+then measures every model on the folders of `training.evalsets` (the validation split of the real
+negatives, never trained on; the real recordings of the word where there are any, else the held-out
+synthetic voices), clean and with real noise at 10 dB SNR, and the table gives each seed and the
+mean of the seeds.
 """
 
 from __future__ import annotations
@@ -72,12 +73,12 @@ def hushword_eval(word: str, models: list[Path], out_json: Path) -> dict:
     if not exe.exists():
         raise SystemExit(f"{exe} is missing: run `cargo build --release` first")
     ev = CACHE / "eval" / word
-    if not (ev / "negatives-all").exists():
+    if not (ev / "negatives-val").exists():
         raise SystemExit(f"no evaluation folders in {ev}: run `python -m training.evalsets --word {word}`")
     # real recordings of the word where there are any (computer), else the held-out synthetic voices
     pos = ev / "positives-real" if (ev / "positives-real").exists() else SYNTH / f"test-{word}"
     cmd = [str(exe), "eval", "--positives", str(pos),
-           "--negatives", str(ev / "negatives-all"), "--noise", str(ev / "noise"), "--snr", "10",
+           "--negatives", str(ev / "negatives-val"), "--noise", str(ev / "noise"), "--snr", "10",
            "--target-fa-per-hour", str(FA_POINTS[0]), "--json", str(out_json)]
     for m in models:
         cmd += ["--model", str(m)]

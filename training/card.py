@@ -85,12 +85,19 @@ def write_card(word: str, onnx_path: Path) -> Path:
         a(f"| {c['name']} | {c['category']} | {c['train_h']:.3f} | {c['val_h']:.3f} |")
     if rep.get("excluded"):
         a(f"\nExcluded (they contain the word): {', '.join(rep['excluded'])}. Split: 70/30 by a hash of the "
-          "file path (10 s chunks for long files); lists in `~/.cache/hushword/train/<word>/split-*.txt`.\n")
+          "file path (10 s chunks for long files); the speaker-labelled corpora (`real-*`: speechocean762, "
+          "LibriSpeech dev-clean) 50/50 by speaker, so validation speakers are never trained on; lists in "
+          "`~/.cache/hushword/train/<word>/split-*.txt`.\n")
     pool = rep.get("pool", {})
     a(f"\nTraining pool: {pool.get('pos', '?')} positive and {pool.get('neg', '?')} negative sequences of "
       f"2.8 s, plus {pool.get('hard', 0)} mined hard negatives ({rep.get('rounds', '?')} mining rounds).\n")
     a("## Augmentation\n")
     kn = pool.get("knobs", {})
+    if kn.get("p_knnvc", 0) > 0:
+        a(f"- word clip (positives, near-misses and other words alike): a real speaker's voice "
+          f"({100 * kn['p_knnvc']:.0f}%): nearest-neighbour voice conversion (training/knnvc.py) to one of the "
+          "training-split speakers of the speaker-labelled corpora, each frame's spectrum replaced by the mean "
+          "of its 4 nearest frames of that speaker's speech (MFCCs with a local mean removed), Griffin-Lim")
     if kn.get("p_voice", 0) > 0:
         lo, hi = kn["voice_f0"]
         a(f"- word clip (positives, near-misses and other words alike): another speaker's voice range "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,12 @@ from .common import (ASTERISK_MOH, ASTERISK_SOUNDS, CACHE, SHARED_DATA, SR, SYNT
 
 CHUNK_S = 10.0
 LONG_FILE_S = 30.0
+# Folders of real speech with speakers known (speechocean762, LibriSpeech, ... as downloaded), one
+# corpus per subfolder, named real-<folder>: split by speaker, half of the speakers for validation,
+# so that at least 5 h of real speech from speakers never trained on measures false accepts.
+REAL_SPEECH = Path(os.environ.get("HUSHWORD_REAL_SPEECH", CACHE / "real"))
+SPEAKER_VAL_FRACTION = 0.5
+AUDIO_SUFFIXES = (".wav", ".flac")
 
 
 def corpus_specs() -> list[tuple[str, str, list[Path]]]:
@@ -50,7 +57,31 @@ def corpus_specs() -> list[tuple[str, str, list[Path]]]:
             files = [p for p in lang.rglob("*") if p.suffix in (".g722", ".wav") and "/silence/" not in str(p)]
             add(f"asterisk-{lang.name}", "speech", files)
     add("music", "music", ASTERISK_MOH.glob("*.wav"))
+    for sub in speaker_corpus_roots():
+        add(f"real-{sub.name}", "speech", (p for p in sub.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES))
     return specs
+
+
+def speaker_corpus_roots() -> list[Path]:
+    """The speaker-labelled real speech folders under REAL_SPEECH (none when it does not exist)."""
+    return sorted(p for p in REAL_SPEECH.glob("*") if p.is_dir()) if REAL_SPEECH.is_dir() else []
+
+
+def speaker_of(path: Path, root: Path) -> str:
+    """The speaker of a file in a corpus laid out as the canonical downloads are: speechocean762
+    `WAVE/SPEAKERnnnn/x.WAV`, LibriSpeech `<split>/<speaker>/<chapter>/x.flac`; otherwise its folder."""
+    parts = path.relative_to(root).parts[:-1]
+    for p in parts:
+        if re.fullmatch(r"SPEAKER\d+", p, re.IGNORECASE):
+            return p
+    if len(parts) >= 2 and parts[-1].isdigit() and parts[-2].isdigit():
+        return parts[-2]
+    return parts[-1] if parts else path.stem
+
+
+def speaker_root(corpus_name: str) -> Path | None:
+    """The folder of a speaker-labelled corpus (real-<folder>), None for the others."""
+    return REAL_SPEECH / corpus_name[len("real-"):] if corpus_name.startswith("real-") else None
 
 
 def excluded(corpus_name: str, word: str) -> bool:
@@ -88,6 +119,7 @@ def _build(name: str, cat: str, files: list[Path]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 
+    root = speaker_root(name)
     parts, segs, pos = [], [], 0
     for f in tqdm(files, desc=f"decode {name}", leave=False, mininterval=2):
         try:
@@ -99,14 +131,18 @@ def _build(name: str, cat: str, files: list[Path]) -> None:
             continue
         x16 = to_i16(x)
         parts.append(x16)
+        # speaker corpora: every segment of a speaker in one split; others: by file (or chunk)
+        speaker = speaker_of(f, root) if root is not None else None
+        split = (lambda key: split_of(f"{name}/{speaker}", SPEAKER_VAL_FRACTION)) if speaker else split_of
+        extra = {"speaker": speaker} if speaker else {}
         if len(x) > LONG_FILE_S * SR:
             n = int(CHUNK_S * SR)
             for i, s in enumerate(range(0, len(x), n)):
                 ln = min(n, len(x) - s)
                 key = f"{f}#{i}"
-                segs.append(dict(key=key, path=str(f), start=pos + s, length=ln, split=split_of(key)))
+                segs.append(dict(key=key, path=str(f), start=pos + s, length=ln, split=split(key), **extra))
         else:
-            segs.append(dict(key=str(f), path=str(f), start=pos, length=len(x), split=split_of(str(f))))
+            segs.append(dict(key=str(f), path=str(f), start=pos, length=len(x), split=split(str(f)), **extra))
         pos += len(x)
     audio = np.concatenate(parts) if parts else np.zeros(0, np.int16)
     np.save(out / f"{name}.npy", audio)

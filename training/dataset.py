@@ -46,6 +46,10 @@ class Knobs:
     # near-misses, other words): F0 shifted by voice_f0 semitones, formants by ~0.3 of that plus
     # voice_formant_jitter; real speakers' F0 reaches far above the TTS voices' (see README)
     p_voice: float = 0.0
+    # a real speaker's voice (training/knnvc.py: nearest-neighbour voice conversion to a training-split
+    # speaker of the speaker-labelled corpora) for this share of every TTS word clip, positives and
+    # negatives alike, so that the conversion itself is no cue for the word; voice_shift on the rest
+    p_knnvc: float = 0.0
     voice_f0: tuple = (-3.0, 9.0)
     voice_formant_jitter: float = 1.5
     pos_engine_temper: float = 1.0  # positives drawn with engine shares ~ clips**temper (1: as synthesized)
@@ -70,6 +74,11 @@ class Sources:
     knobs: Knobs = field(default_factory=Knobs)
 
     def __post_init__(self):
+        self.bank = None
+        if self.knobs.p_knnvc > 0:
+            from .knnvc import build_bank
+
+            self.bank = build_bank(self.corpora)
         self.train_corpora = [c for c in self.corpora if not c.name.startswith(tuple(self.knobs.drop_corpora))]
         self.speech_corpora = [c for c in self.train_corpora if c.category == "speech" and c.hours("train") > 0]
         self.noise_corpora = [c for c in self.train_corpora if c.category in ("noise", "music") and c.hours("train") > 0]
@@ -196,8 +205,9 @@ def noise_stream(src: Sources, rng, n: int) -> np.ndarray:
     return A.coloured_noise(n, rng)
 
 
-def word_clip(s: SynthSet, rng, k: Knobs, i: int | None = None):
-    """A word clip (trimmed around its energy bounds) with voice-range, speed and pitch augmentation.
+def word_clip(s: SynthSet, rng, k: Knobs, i: int | None = None, bank=None):
+    """A word clip (trimmed around its energy bounds) with a real speaker's voice (bank, knnvc) or
+    another voice range, then speed and pitch augmentation.
     Returns (audio, word_start, word_end) in samples of the returned audio."""
     i = int(rng.integers(len(s.clips))) if i is None else i
     c = s.clips[i]
@@ -206,7 +216,12 @@ def word_clip(s: SynthSet, rng, k: Knobs, i: int | None = None):
     a = max(0, ws - int(rng.uniform(0, 0.05) * SR))
     b = min(len(x), we + int(rng.uniform(0.02, 0.08) * SR))
     x, ws, we = x[a:b], ws - a, we - a
-    shifted = k.p_voice > 0 and rng.random() < k.p_voice and len(x) > 2048
+    converted = bank is not None and rng.random() < k.p_knnvc and len(x) > 2048
+    if converted:
+        from .knnvc import convert
+
+        x = convert(x, *bank.speaker(int(rng.integers(len(bank.speakers)))))
+    shifted = not converted and k.p_voice > 0 and rng.random() < k.p_voice and len(x) > 2048
     if shifted:
         st = rng.uniform(*k.voice_f0)
         x = A.voice_shift(x, st, float(np.clip(0.3 * st + rng.uniform(-1, 1) * k.voice_formant_jitter, -2.0, 4.0)))
@@ -214,7 +229,7 @@ def word_clip(s: SynthSet, rng, k: Knobs, i: int | None = None):
     if abs(f - 1) > 0.01:
         x = A.speed(x, f)
         ws, we = int(ws / f), int(we / f)
-    if not shifted and rng.random() < k.p_pitch and len(x) > 2048:
+    if not (shifted or converted) and rng.random() < k.p_pitch and len(x) > 2048:
         x = A.pitch(x, rng.uniform(-2.0, 2.0))
     return x, ws, min(we, len(x)), c
 
@@ -310,7 +325,7 @@ def word_end_at(rng, ws: int, we: int) -> int:
 
 def make_positive(src: Sources, rng):
     k = src.knobs
-    clip, ws, we, meta = word_clip(src.pos, rng, k, src.pick(src.pos, rng))
+    clip, ws, we, meta = word_clip(src.pos, rng, k, src.pick(src.pos, rng), src.bank)
     end_at = word_end_at(rng, ws, we)
     seq = embed(src, rng, clip, ws, we, meta, end_at)
     return finish(src, rng, seq, k), labels_for(end_at, k)
@@ -350,12 +365,12 @@ def make_negative(src: Sources, rng, recipe: str | None = None):
     elif recipe == "adv" or (r is not None and r < 0.85):
         q = rng.random()
         if src.adv is not None and src.adv.clips and q < 0.6:
-            clip, ws, we, meta = word_clip(src.adv, rng, k, src.pick(src.adv, rng))
+            clip, ws, we, meta = word_clip(src.adv, rng, k, src.pick(src.adv, rng), src.bank)
         elif src.other_pos and q < 0.8:
             s = src.other_pos[int(rng.integers(len(src.other_pos)))]
-            clip, ws, we, meta = word_clip(s, rng, k, src.pick(s, rng))
+            clip, ws, we, meta = word_clip(s, rng, k, src.pick(s, rng), src.bank)
         else:  # the first part of the word only: the model must wait for the end
-            clip, ws, we, meta = word_clip(src.pos, rng, k)
+            clip, ws, we, meta = word_clip(src.pos, rng, k, bank=src.bank)
             cut = ws + int((we - ws) * rng.uniform(0.3, 0.65))
             clip, we = clip[:cut] * np.minimum(1, np.linspace(30, 0, cut)).astype(np.float32), cut
         end_at = word_end_at(rng, ws, we)
@@ -629,7 +644,7 @@ def build_aux_pool(src: Sources, count: int, workers: int = 2):
     build_pool(src, "aux", "aux", count, workers)
 
 
-POOL_VERSION = 7  # 7: negatives carry voice domain labels (D); 6: the recipe of 3 again (5's knobs default off); 5: channel transfer from real recordings; 4: negative TTS drawn with the positives' engine mix
+POOL_VERSION = 8  # 8: speaker-labelled corpora, knnvc; 7: negatives carry voice domain labels (D); 6: the recipe of 3 again (5's knobs default off); 5: channel transfer from real recordings; 4: negative TTS drawn with the positives' engine mix
 
 
 def pool_knobs(word: str) -> Knobs:

@@ -28,10 +28,16 @@ REAL_POSITIVES = {
 }
 
 
+def _readable_as_is(src: Path) -> bool:
+    """A file hushword reads directly (RIFF WAV or FLAC); some corpora name MP3 streams .wav."""
+    with open(src, "rb") as f:
+        return f.read(4) in (b"RIFF", b"fLaC")
+
+
 def _place(src: Path, dst_dir: Path, tag: str) -> None:
     dst_dir.mkdir(parents=True, exist_ok=True)
     name = f"{tag}__{src.stem}"
-    if src.suffix.lower() in (".wav", ".flac"):
+    if src.suffix.lower() in (".wav", ".flac") and _readable_as_is(src):
         dst = dst_dir / f"{name}{src.suffix.lower()}"
         if not dst.exists():
             os.symlink(src, dst)

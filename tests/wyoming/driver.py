@@ -15,8 +15,8 @@ import argparse
 import asyncio
 import json
 import sys
+import struct
 import time
-import wave
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncClient
@@ -25,6 +25,29 @@ from wyoming.ping import Ping, Pong
 from wyoming.wake import Detect, Detection, NotDetected
 
 TIMEOUT_S = 30
+
+
+def read_wav(path):
+    """(rate, width, channels, PCM bytes) of an integer PCM WAV, plain or extensible (the
+    `wave` module refuses WAVE_FORMAT_EXTENSIBLE, which hound writes for 24-bit stereo)."""
+    with open(path, "rb") as f:
+        riff = f.read()
+    if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
+        sys.exit(f"{path}: not a WAV file")
+    fmt, data, offset = None, None, 12
+    while offset + 8 <= len(riff):
+        chunk_id = riff[offset:offset + 4]
+        (size,) = struct.unpack("<I", riff[offset + 4:offset + 8])
+        body = riff[offset + 8:offset + 8 + size]
+        if chunk_id == b"fmt ":
+            fmt = struct.unpack("<HHIIHH", body[:16])
+        elif chunk_id == b"data":
+            data = body
+        offset += 8 + size + (size & 1)
+    if fmt is None or data is None:
+        sys.exit(f"{path}: no fmt or data chunk")
+    _, channels, rate, _, _, bits = fmt
+    return rate, bits // 8, channels, data
 
 
 async def describe(uri):
@@ -40,9 +63,7 @@ async def describe(uri):
 async def detect(uri, wavs, names, chunk_frames, pace):
     async with AsyncClient.from_uri(uri, read_timeout=TIMEOUT_S) as client:
         for path in wavs:
-            with wave.open(path, "rb") as w:
-                rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
-                frames = w.readframes(w.getnframes())
+            rate, width, channels, frames = read_wav(path)
             if width == 1:
                 # WAV stores 8-bit unsigned; Wyoming (audioop) means signed.
                 frames = bytes((b - 128) & 0xFF for b in frames)

@@ -202,7 +202,7 @@ mod tests {
         let data = serde_json::json!({"names": ["alexa"]});
         write_event(&mut wire, "detect", &data).unwrap();
         wire.extend_from_slice(
-            b"{\"type\":\"audio-chunk\",\"data\":{\"rate\":16000},\"data_length\":12,\"payload_length\":4}\n{\"width\":2}\x01\x02\x03\x04",
+            b"{\"type\":\"audio-chunk\",\"data\":{\"rate\":16000},\"data_length\":11,\"payload_length\":4}\n{\"width\":2}\x01\x02\x03\x04",
         );
         let mut reader = io::BufReader::with_capacity(16, &wire[..]);
         let first = read_event(&mut reader).unwrap();

@@ -11,7 +11,6 @@ use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
@@ -134,9 +133,9 @@ fn build_detector(
 
 /// A 1-D int16 or float32 numpy array as f32 samples; int16 goes through the engine's PCM
 /// conversion (the one the file reader and the Wyoming server use).
-fn samples_f32<'a>(samples: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [f32]>> {
+fn samples_f32(samples: &Bound<'_, PyAny>) -> PyResult<Vec<f32>> {
     if let Ok(array) = samples.downcast::<PyArray1<f32>>() {
-        return Ok(Cow::Owned(array.readonly().as_array().to_vec()));
+        return Ok(array.readonly().as_array().to_vec());
     }
     if let Ok(array) = samples.downcast::<PyArray1<i16>>() {
         let bytes: Vec<u8> = array
@@ -153,7 +152,7 @@ fn samples_f32<'a>(samples: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [f32]>> {
         let mut out = Vec::with_capacity(bytes.len() / 2);
         let mut converter = PcmConverter::new(format).map_err(engine_error)?;
         converter.push(&bytes, &mut out).map_err(engine_error)?;
-        return Ok(Cow::Owned(out));
+        return Ok(out);
     }
     let what = match (samples.getattr("dtype"), samples.getattr("ndim")) {
         (Ok(dtype), Ok(ndim)) => format!("a {ndim}-D array of {dtype}"),

@@ -1,4 +1,5 @@
-//! Reading and writing audio files for tools, tests and examples; [`stream_audio`] reads long
+//! Reading and writing audio files for tools, tests and examples, and converting raw PCM streams
+//! ([`PcmConverter`], by the same rules as the files); [`stream_audio`] reads long
 //! 16 kHz WAV recordings block by block so memory stays flat.
 //!
 //! [`read_audio`] returns mono f32 at 16 kHz whatever the file holds, and refuses rather than

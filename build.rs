@@ -1,4 +1,4 @@
-//! Embeds the shipped default model when `models/alexa.onnx` exists (see src/cli/default_model.rs).
+//! Embeds the shipped default model when `models/alexa.onnx` exists (see src/model/default.rs).
 
 fn main() {
     println!("cargo:rerun-if-changed=models/alexa.onnx");

@@ -1,4 +1,5 @@
-//! Reading and writing audio files for tools, tests and examples; [`stream_audio`] reads long
+//! Reading and writing audio files for tools, tests and examples, and converting raw PCM streams
+//! ([`PcmConverter`], by the same rules as the files); [`stream_audio`] reads long
 //! 16 kHz WAV recordings block by block so memory stays flat.
 //!
 //! [`read_audio`] returns mono f32 at 16 kHz whatever the file holds, and refuses rather than
@@ -157,7 +158,7 @@ fn stream_wav<R: Read>(
     let spec = wav.spec();
     let channels = usize::from(spec.channels);
     let promised = wav.len() as usize;
-    let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f64;
+    let scale = int_scale(spec.bits_per_sample);
     let float = spec.sample_format == hound::SampleFormat::Float;
     let mut interleaved: Vec<f32> = Vec::with_capacity(block * channels);
     let mut mono: Vec<f32> = Vec::with_capacity(block);
@@ -180,11 +181,7 @@ fn stream_wav<R: Read>(
             read += 1;
         }
         mono.clear();
-        mono.extend(
-            interleaved
-                .chunks_exact(channels)
-                .map(|frame| frame.iter().sum::<f32>() / channels as f32),
-        );
+        down_mix_into(&interleaved, channels, &mut mono);
         check_samples(&mono, frames).map_err(fail)?;
         if mono.is_empty() {
             break;
@@ -245,7 +242,7 @@ fn read_wav(reader: impl Read) -> std::result::Result<Decoded, String> {
             collect_wav(reader.into_samples::<f32>(), promised, |s| s)?
         }
         (hound::SampleFormat::Int, bits @ (8 | 16 | 24 | 32)) => {
-            let scale = 1.0 / (1u64 << (bits - 1)) as f64;
+            let scale = int_scale(bits);
             collect_wav(reader.into_samples::<i32>(), promised, |s| {
                 (f64::from(s) * scale) as f32
             })?
@@ -315,7 +312,7 @@ fn read_flac(reader: impl Read) -> std::result::Result<Decoded, String> {
         claxon::FlacReader::new(reader).map_err(|e| format!("not a readable FLAC file: {e}"))?;
     let info = reader.streaminfo();
     let channels = info.channels as usize;
-    let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f64;
+    let scale = int_scale(info.bits_per_sample.min(32) as u16);
     let promised = info.samples.map(|frames| frames as usize * channels);
     let mut interleaved = Vec::with_capacity(promised.unwrap_or(0).min(MAX_PREALLOCATED_SAMPLES));
     for sample in reader.samples() {
@@ -345,48 +342,287 @@ fn read_flac(reader: impl Read) -> std::result::Result<Decoded, String> {
 
 /// Mean of the channels of each frame (a trailing partial frame is dropped).
 fn down_mix(interleaved: &[f32], channels: usize) -> Vec<f32> {
+    let mut mono = Vec::with_capacity(interleaved.len() / channels.max(1));
+    down_mix_into(interleaved, channels, &mut mono);
+    mono
+}
+
+/// [`down_mix`] appending to `mono`: the one down-mix of files and streams alike.
+fn down_mix_into(interleaved: &[f32], channels: usize, mono: &mut Vec<f32>) {
     if channels == 1 {
-        return interleaved.to_vec();
+        mono.extend_from_slice(interleaved);
+    } else {
+        mono.extend(
+            interleaved
+                .chunks_exact(channels)
+                .map(|frame| frame.iter().sum::<f32>() / channels as f32),
+        );
     }
-    interleaved
-        .chunks_exact(channels)
-        .map(|frame| frame.iter().sum::<f32>() / channels as f32)
-        .collect()
+}
+
+/// The factor taking a signed integer sample of `bits` bits to [-1, 1): `1 / 2^(bits-1)`.
+/// Files (WAV, FLAC) and raw PCM streams are scaled by this one rule.
+fn int_scale(bits: u16) -> f64 {
+    1.0 / (1u64 << (bits.clamp(1, 32) - 1)) as f64
 }
 
 /// Resamples a whole signal to 16 kHz, compensating the resampler's delay.
 fn resample(mono: &[f32], rate: u32) -> std::result::Result<Vec<f32>, String> {
-    let mut resampler = FftFixedInOut::<f32>::new(
-        rate as usize,
-        TARGET_SAMPLE_RATE as usize,
-        RESAMPLE_CHUNK,
-        1,
-    )
-    .map_err(|e| e.to_string())?;
-    let delay = resampler.output_delay();
-    let wanted = ((mono.len() as u64 * u64::from(TARGET_SAMPLE_RATE) + u64::from(rate) / 2)
-        / u64::from(rate)) as usize;
-    let mut out = Vec::with_capacity(wanted + delay + resampler.output_frames_max());
-    let mut position = 0;
-    while out.len() < wanted + delay {
-        let needed = resampler.input_frames_next();
-        let block = if position + needed <= mono.len() {
-            let block = resampler.process(&[&mono[position..position + needed]], None);
-            position += needed;
-            block
-        } else if position < mono.len() {
-            let block = resampler.process_partial(Some(&[&mono[position..]]), None);
-            position = mono.len();
-            block
-        } else {
-            resampler.process_partial::<&[f32]>(None, None)
-        }
-        .map_err(|e| e.to_string())?;
-        out.extend_from_slice(&block[0]);
-    }
-    out.drain(..delay);
-    out.truncate(wanted);
+    let mut resampler = StreamResampler::new(rate)?;
+    let wanted = resampled_len(mono.len() as u64, rate) as usize;
+    let mut out = Vec::with_capacity(wanted + resampler.resampler.output_frames_max());
+    resampler.push(mono, &mut out)?;
+    resampler.finish(&mut out)?;
     Ok(out)
+}
+
+/// Samples at 16 kHz that `len` samples at `rate` become: `round(len * 16000 / rate)`.
+fn resampled_len(len: u64, rate: u32) -> u64 {
+    (len * u64::from(TARGET_SAMPLE_RATE) + u64::from(rate) / 2) / u64::from(rate)
+}
+
+/// rubato's `FftFixedInOut` fed any number of samples at a time, its delay removed: the
+/// output of any chunking is the output of [`resample`] on the whole signal, because the
+/// resampler only ever sees the same fixed blocks (the input is buffered up to a block).
+struct StreamResampler {
+    resampler: FftFixedInOut<f32>,
+    rate: u32,
+    /// Input short of a whole block, waiting for more.
+    pending: Vec<f32>,
+    /// Output samples still to drop at the start (the resampler's delay).
+    to_skip: usize,
+    /// Input samples pushed so far.
+    consumed: u64,
+    /// Output samples handed out so far.
+    emitted: u64,
+}
+
+impl StreamResampler {
+    fn new(rate: u32) -> std::result::Result<Self, String> {
+        let resampler = FftFixedInOut::<f32>::new(
+            rate as usize,
+            TARGET_SAMPLE_RATE as usize,
+            RESAMPLE_CHUNK,
+            1,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Self {
+            to_skip: resampler.output_delay(),
+            pending: Vec::with_capacity(resampler.input_frames_max()),
+            resampler,
+            rate,
+            consumed: 0,
+            emitted: 0,
+        })
+    }
+
+    /// Appends the 16 kHz samples that whole input blocks yield; the rest waits for more.
+    fn push(&mut self, mut input: &[f32], out: &mut Vec<f32>) -> std::result::Result<(), String> {
+        self.consumed += input.len() as u64;
+        let block = self.resampler.input_frames_next();
+        if !self.pending.is_empty() {
+            let take = (block - self.pending.len()).min(input.len());
+            self.pending.extend_from_slice(&input[..take]);
+            input = &input[take..];
+            if self.pending.len() < block {
+                return Ok(());
+            }
+            let produced = self
+                .resampler
+                .process(&[&self.pending], None)
+                .map_err(|e| e.to_string())?;
+            self.pending.clear();
+            self.emit(&produced[0], out);
+        }
+        while input.len() >= block {
+            let produced = self
+                .resampler
+                .process(&[&input[..block]], None)
+                .map_err(|e| e.to_string())?;
+            input = &input[block..];
+            self.emit(&produced[0], out);
+        }
+        self.pending.extend_from_slice(input);
+        Ok(())
+    }
+
+    /// Flushes the buffered input (zero-padded) until the output holds
+    /// `round(consumed * 16000 / rate)` samples in all, and starts a fresh stream.
+    fn finish(&mut self, out: &mut Vec<f32>) -> std::result::Result<(), String> {
+        let wanted = resampled_len(self.consumed, self.rate);
+        while self.emitted < wanted {
+            let produced = if self.pending.is_empty() {
+                self.resampler.process_partial::<&[f32]>(None, None)
+            } else {
+                self.resampler.process_partial(Some(&[&self.pending]), None)
+            }
+            .map_err(|e| e.to_string())?;
+            self.pending.clear();
+            self.emit(&produced[0], out);
+        }
+        let excess = (self.emitted - wanted) as usize;
+        out.truncate(out.len() - excess);
+        self.resampler.reset();
+        self.to_skip = self.resampler.output_delay();
+        (self.consumed, self.emitted) = (0, 0);
+        Ok(())
+    }
+
+    fn emit(&mut self, produced: &[f32], out: &mut Vec<f32>) {
+        let skip = self.to_skip.min(produced.len());
+        self.to_skip -= skip;
+        out.extend_from_slice(&produced[skip..]);
+        self.emitted += (produced.len() - skip) as u64;
+    }
+}
+
+/// The encoding of raw interleaved little-endian signed-integer PCM, as a stream (the
+/// Wyoming protocol's `rate`, `width`, `channels`) describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PcmFormat {
+    /// Frames per second.
+    pub rate: u32,
+    /// Bytes per sample: 1 (signed 8-bit), 2, 3 or 4.
+    pub width: u16,
+    /// Interleaved channels per frame.
+    pub channels: u16,
+}
+
+/// Most channels a PCM stream may declare (a frame must fit the converter's small carry).
+pub const MAX_PCM_CHANNELS: u16 = 64;
+
+/// Converts raw PCM chunks of any [`PcmFormat`] to mono f32 at 16 kHz, chunk by chunk, by
+/// the file reader's rules: integers scaled by `1 / 2^(bits-1)`, channels down-mixed by
+/// their mean, other rates resampled by the same FFT resampler with its delay removed, so
+/// that a stream converted in any chunking equals [`read_audio`] of the same samples in a
+/// WAV file. A frame split between chunks is carried over.
+pub struct PcmConverter {
+    format: PcmFormat,
+    /// The bytes of a frame split between two chunks.
+    carry: Vec<u8>,
+    interleaved: Vec<f32>,
+    mono: Vec<f32>,
+    /// None at 16 kHz.
+    resampler: Option<StreamResampler>,
+}
+
+impl std::fmt::Debug for PcmConverter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcmConverter")
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PcmConverter {
+    /// A converter for `format`; [`Error::Audio`] if the rate is outside
+    /// [`SAMPLE_RATE_RANGE`], the width is not 1 to 4 bytes or the channels not
+    /// 1..=[`MAX_PCM_CHANNELS`].
+    pub fn new(format: PcmFormat) -> Result<Self> {
+        let PcmFormat {
+            rate,
+            width,
+            channels,
+        } = format;
+        let bad = |what: String| Err(Error::Audio(what));
+        if !SAMPLE_RATE_RANGE.contains(&rate) {
+            return bad(format!(
+                "rate {rate} Hz is outside the supported {}..={} Hz",
+                SAMPLE_RATE_RANGE.start(),
+                SAMPLE_RATE_RANGE.end()
+            ));
+        }
+        if !(1..=4).contains(&width) {
+            return bad(format!("width {width} bytes is not 1, 2, 3 or 4"));
+        }
+        if !(1..=MAX_PCM_CHANNELS).contains(&channels) {
+            return bad(format!(
+                "{channels} channels is outside 1..={MAX_PCM_CHANNELS}"
+            ));
+        }
+        let resampler = if rate == TARGET_SAMPLE_RATE {
+            None
+        } else {
+            Some(
+                StreamResampler::new(rate)
+                    .map_err(|e| Error::Audio(format!("cannot resample from {rate} Hz: {e}")))?,
+            )
+        };
+        Ok(Self {
+            format,
+            carry: Vec::with_capacity(usize::from(width) * usize::from(channels)),
+            interleaved: Vec::new(),
+            mono: Vec::new(),
+            resampler,
+        })
+    }
+
+    /// The format this converter reads.
+    pub fn format(&self) -> PcmFormat {
+        self.format
+    }
+
+    /// Appends the 16 kHz mono samples `bytes` complete (a resampled stream lags by up to
+    /// one resampler block until [`Self::finish`]).
+    pub fn push(&mut self, mut bytes: &[u8], out: &mut Vec<f32>) -> Result<()> {
+        let width = usize::from(self.format.width);
+        let frame = width * usize::from(self.format.channels);
+        self.interleaved.clear();
+        if !self.carry.is_empty() {
+            let take = (frame - self.carry.len()).min(bytes.len());
+            self.carry.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.carry.len() < frame {
+                return Ok(());
+            }
+            decode_pcm(&self.carry, width, &mut self.interleaved);
+            self.carry.clear();
+        }
+        let whole = bytes.len() / frame * frame;
+        decode_pcm(&bytes[..whole], width, &mut self.interleaved);
+        self.carry.extend_from_slice(&bytes[whole..]);
+        self.convert(out)
+    }
+
+    /// Ends the stream: appends what the resampler still holds, drops a trailing partial
+    /// frame, and leaves the converter ready for a new stream of the same format.
+    pub fn finish(&mut self, out: &mut Vec<f32>) -> Result<()> {
+        self.carry.clear();
+        match &mut self.resampler {
+            Some(r) => r.finish(out).map_err(|e| resample_error(self.format, e)),
+            None => Ok(()),
+        }
+    }
+
+    fn convert(&mut self, out: &mut Vec<f32>) -> Result<()> {
+        let channels = usize::from(self.format.channels);
+        match &mut self.resampler {
+            None => down_mix_into(&self.interleaved, channels, out),
+            Some(r) => {
+                self.mono.clear();
+                down_mix_into(&self.interleaved, channels, &mut self.mono);
+                r.push(&self.mono, out)
+                    .map_err(|e| resample_error(self.format, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn resample_error(format: PcmFormat, e: String) -> Error {
+    Error::Audio(format!("resampling from {} Hz failed: {e}", format.rate))
+}
+
+/// Appends little-endian signed samples of `width` bytes, scaled by [`int_scale`].
+fn decode_pcm(bytes: &[u8], width: usize, out: &mut Vec<f32>) {
+    let scale = int_scale(width as u16 * 8);
+    out.extend(bytes.chunks_exact(width).map(|s| {
+        // Sign-extend by placing the sample in the top bytes of an i32.
+        let mut word = [0u8; 4];
+        word[4 - width..].copy_from_slice(s);
+        let value = i32::from_le_bytes(word) >> (8 * (4 - width));
+        (f64::from(value) * scale) as f32
+    }));
 }
 
 /// Fills as much of `buf` as the reader has (fewer bytes only at end of file).

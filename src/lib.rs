@@ -1,7 +1,8 @@
 //! hushword: on-device wake-word detection.
 //!
 //! Data flows one way: samples -> [`frontend`] (MFCC frames) -> [`model`] (scores)
-//! -> [`detector`] (events with pre-roll audio). [`audio`] reads files for tools and tests.
+//! -> [`detector`] (events with pre-roll audio). [`audio`] reads files and converts raw PCM
+//! streams for tools, servers and tests.
 pub mod audio;
 pub mod bench;
 pub mod capi;

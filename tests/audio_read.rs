@@ -340,3 +340,91 @@ fn streaming_reports_truncation_and_bad_samples_by_file() {
         "{e}"
     );
 }
+
+/// Raw little-endian PCM bytes of `channels` (interleaved), `bits` wide, as `write_int` scales.
+fn pcm_bytes(bits: u16, channels: &[Vec<f32>]) -> Vec<u8> {
+    let scale = (1i64 << (bits - 1)) as f64;
+    let width = usize::from(bits / 8);
+    let mut out = Vec::new();
+    for i in 0..channels[0].len() {
+        for ch in channels {
+            let v = (f64::from(ch[i]) * scale).round().min(scale - 1.0) as i32;
+            out.extend_from_slice(&v.to_le_bytes()[..width]);
+        }
+    }
+    out
+}
+
+/// A PCM stream converted in uneven chunks (frames split between chunks) equals `read_audio`
+/// of the same samples in a WAV file, for every width, channel count and rate: the Wyoming
+/// server and the file reader convert by the same code.
+#[test]
+fn pcm_streams_convert_exactly_as_files_read() {
+    use hushword::audio::{PcmConverter, PcmFormat};
+    let dir = tempfile::tempdir().unwrap();
+    for (bits, rate, n_channels) in [
+        (16, 16_000, 1),
+        (8, 16_000, 2),
+        (24, 48_000, 2),
+        (32, 44_100, 1),
+        (16, 22_050, 3),
+    ] {
+        let channels: Vec<Vec<f32>> = (0..n_channels)
+            .map(|c| {
+                signal(30_000)
+                    .iter()
+                    .map(|s| s * (1.0 - 0.3 * c as f32))
+                    .collect()
+            })
+            .collect();
+        let path = dir.path().join(format!("{bits}_{rate}_{n_channels}.wav"));
+        write_int(&path, bits, &channels, rate);
+        let from_file = read_audio(&path).unwrap();
+
+        let bytes = pcm_bytes(bits, &channels);
+        let format = PcmFormat {
+            rate,
+            width: bits / 8,
+            channels: n_channels as u16,
+        };
+        let mut converter = PcmConverter::new(format).unwrap();
+        let mut streamed = Vec::new();
+        let mut rest = &bytes[..];
+        for size in [1, 7, 1000, 3, 4099].iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, tail) = rest.split_at((*size).min(rest.len()));
+            converter.push(chunk, &mut streamed).unwrap();
+            rest = tail;
+        }
+        converter.finish(&mut streamed).unwrap();
+        assert_eq!(streamed, from_file, "{bits}-bit {rate} Hz x{n_channels}");
+
+        // The converter is reusable: a second stream gives the same samples again.
+        let mut again = Vec::new();
+        converter.push(&bytes, &mut again).unwrap();
+        converter.finish(&mut again).unwrap();
+        assert_eq!(again, from_file, "second stream, {bits}-bit {rate} Hz");
+    }
+}
+
+#[test]
+fn pcm_formats_out_of_range_are_refused_by_name() {
+    use hushword::audio::{PcmConverter, PcmFormat};
+    let format = |rate, width, channels| PcmFormat {
+        rate,
+        width,
+        channels,
+    };
+    for (f, needle) in [
+        (format(0, 2, 1), "rate 0 Hz"),
+        (format(16_000, 5, 1), "width 5"),
+        (format(16_000, 0, 1), "width 0"),
+        (format(16_000, 2, 0), "0 channels"),
+        (format(16_000, 2, 65), "65 channels"),
+    ] {
+        let e = PcmConverter::new(f).unwrap_err().to_string();
+        assert!(e.contains(needle), "{e}");
+    }
+}

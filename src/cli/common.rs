@@ -35,14 +35,10 @@ pub fn build_detector(
 
 /// Default detector settings plus a `--threshold` override for every keyword.
 pub fn detector_config(models: &[WakeWordModel], threshold: Option<f32>) -> DetectorConfig {
-    let mut config = DetectorConfig::default();
-    if let Some(t) = threshold {
-        config.thresholds = models
-            .iter()
-            .flat_map(|m| m.metadata().keywords.iter().map(move |k| (k.clone(), t)))
-            .collect();
+    match threshold {
+        Some(t) => DetectorConfig::default().with_threshold_for_all(models, t),
+        None => DetectorConfig::default(),
     }
-    config
 }
 
 /// clap parser for a detection threshold: a number in [0, 1].

@@ -1,19 +1,12 @@
-//! The model used when `--model` is not given: `models/alexa.onnx`, embedded at build time
-//! when the file exists (build.rs sets `hushword_default_model`).
+//! The model used when `--model` is not given: the library's embedded `models/alexa.onnx`.
 
 use hushword::model::WakeWordModel;
 
-/// Name the embedded model carries in messages.
-pub const DEFAULT_MODEL_NAME: &str = "<embedded models/alexa.onnx>";
-
-#[cfg(hushword_default_model)]
-static DEFAULT_MODEL: Option<&[u8]> = Some(include_bytes!("../../models/alexa.onnx"));
-#[cfg(not(hushword_default_model))]
-static DEFAULT_MODEL: Option<&[u8]> = None;
+pub use hushword::model::DEFAULT_MODEL_NAME;
 
 /// The embedded model's bytes, or the message explaining there is none.
 pub fn bytes() -> Result<&'static [u8], String> {
-    DEFAULT_MODEL
+    hushword::model::default_model_bytes()
         .ok_or_else(|| "no default model embedded in this build; pass --model PATH".to_string())
 }
 

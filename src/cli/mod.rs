@@ -9,6 +9,7 @@ mod eval;
 mod features;
 mod info;
 mod listen;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ enum Command {
     Listen(listen::ListenArgs),
     /// Write a file's front-end features as a float32 .npy array [frames, features].
     Features(features::FeaturesArgs),
+    /// Serve wake-word detection over the Wyoming protocol (Home Assistant).
+    Serve(serve::ServeArgs),
     /// Print a model's metadata.
     Info(info::InfoArgs),
     /// Measure accuracy (FRR, false accepts per hour) on positive and negative audio.
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Detect(args) => detect::run(args),
         Command::Listen(args) => listen::run(args),
         Command::Features(args) => features::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Info(args) => info::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),

@@ -89,6 +89,18 @@ impl Default for DetectorConfig {
     }
 }
 
+impl DetectorConfig {
+    /// Sets one threshold for every keyword of `models`, overriding their recommendations
+    /// (the `--threshold` of the command line and `threshold=` of the Python package).
+    pub fn with_threshold_for_all(mut self, models: &[WakeWordModel], threshold: f32) -> Self {
+        self.thresholds = models
+            .iter()
+            .flat_map(|m| m.metadata().keywords.iter().map(|k| (k.clone(), threshold)))
+            .collect();
+        self
+    }
+}
+
 /// One wake-word event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detection {

@@ -10,11 +10,13 @@
 //! native kernel's weights (see [`kernel`]) is run by that kernel instead, once it has been
 //! held equal to the full-window graph at load.
 
+mod default;
 mod kernel;
 mod metadata;
 mod streaming;
 
 use base64::Engine as _;
+pub use default::{default_model, default_model_bytes, DEFAULT_MODEL_NAME};
 pub use kernel::MatvecImpl;
 use kernel::TcnKernel;
 pub use metadata::{

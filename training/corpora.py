@@ -79,6 +79,23 @@ def speaker_of(path: Path, root: Path) -> str:
     return parts[-1] if parts else path.stem
 
 
+def transcripts(root: Path) -> dict[str, str]:
+    """Utterance id (the file's stem) -> transcript, from Kaldi `text` files (speechocean762) and
+    LibriSpeech `*.trans.txt` files anywhere under root."""
+    out = {}
+    for f in [*root.rglob("text"), *root.rglob("*.trans.txt")]:
+        for line in f.read_text(errors="replace").splitlines():
+            parts = line.split(maxsplit=1)  # "<id> <text>", a space or a tab between
+            if len(parts) == 2:
+                out[parts[0]] = parts[1].strip()
+    return out
+
+
+def says_word(text: str, word: str) -> bool:
+    """Whether a transcript holds the word (or phrase) as whole words, case-insensitive."""
+    return re.search(rf"\b{re.escape(word)}\b", text, re.IGNORECASE) is not None
+
+
 def speaker_root(corpus_name: str) -> Path | None:
     """The folder of a speaker-labelled corpus (real-<folder>), None for the others."""
     return REAL_SPEECH / corpus_name[len("real-"):] if corpus_name.startswith("real-") else None
@@ -162,7 +179,15 @@ def load_corpora(word: str | None = None, verbose: bool = True) -> list[Corpus]:
             _build(name, cat, files)
             meta = json.loads(idx.read_text())
         audio = np.load(out / f"{name}.npy", mmap_mode="r")
-        result.append(Corpus(name, cat, audio, meta["segments"]))
+        segments = meta["segments"]
+        root = speaker_root(name)
+        if word is not None and root is not None:
+            # a sentence that says the word is no negative for it (speechocean762 has two "computer")
+            said = {u for u, t in transcripts(root).items() if says_word(t, word)}
+            segments = [sg for sg in segments if Path(sg["path"]).stem not in said]
+            if verbose and len(segments) < len(meta["segments"]):
+                log(f"  {name}: {len(meta['segments']) - len(segments)} utterances saying '{word}' left out")
+        result.append(Corpus(name, cat, audio, segments))
     if verbose:
         tot = {"train": 0.0, "val": 0.0}
         log(f"real negative corpora{' for ' + word if word else ''} (hours train / val):")

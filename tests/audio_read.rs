@@ -1,6 +1,9 @@
 //! read_audio: every supported encoding decodes to the right values, and every kind of bad
 //! file is refused with an error that names it.
 
+#[path = "fixtures/test_data.rs"]
+mod test_data;
+
 use hound::{SampleFormat, WavSpec, WavWriter};
 use hushword::audio::{read_audio, stream_audio, write_wav_i16};
 use hushword::Error;
@@ -217,34 +220,9 @@ fn written_wav_reads_back() {
     ));
 }
 
-/// Real FLAC from the shared data set (LibriSpeech, 16 kHz mono).
+/// A real FLAC committed with the repository (LibriSpeech, 16 kHz mono; tests/data/README.md).
 fn real_flac() -> PathBuf {
-    let root =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/speech/librispeech-test-other");
-    let mut files: Vec<PathBuf> = walk(&root)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "flac"))
-        .collect();
-    files.sort();
-    files.into_iter().next().unwrap_or_else(|| {
-        panic!(
-            "no FLAC under {} (see shared/data/README.md)",
-            root.display()
-        )
-    })
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
+    test_data::committed("speech/librispeech-test-other/1688/1688-142285-0000.flac")
 }
 
 #[test]
@@ -263,6 +241,26 @@ fn flac_decodes_and_truncated_flac_is_refused() {
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let reason = file_error(&cut);
     assert!(reason.contains("truncated"), "{reason}");
+}
+
+/// Every FLAC of the shared LibriSpeech excerpt decodes whole, to its declared length.
+#[test]
+fn every_shared_flac_decodes_to_its_declared_length() {
+    let Some(data) = test_data::shared("audio_read: the shared LibriSpeech FLACs") else {
+        return;
+    };
+    let files = test_data::audio_files(&data.join("speech/librispeech-test-other"));
+    assert!(files.len() >= 100, "{} FLACs", files.len());
+    for path in files {
+        let y = read_audio(&path).unwrap_or_else(|e| panic!("{e}"));
+        let info = claxon::FlacReader::open(&path).unwrap().streaminfo();
+        assert_eq!(y.len() as u64, info.samples.unwrap(), "{}", path.display());
+        assert!(
+            y.iter().any(|v| v.abs() > 0.01),
+            "{} is silent",
+            path.display()
+        );
+    }
 }
 
 /// Every block `stream_audio` delivers, concatenated, or its error text.

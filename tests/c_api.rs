@@ -283,18 +283,41 @@ fn null_pointers_are_refused_with_their_name() {
         let mut n64 = 0u64;
         let mut d = std::mem::MaybeUninit::uninit();
         let mut buffer = [0i16; 4];
-        for status in [
+        // Each message is read right after its own call (each call overwrites the thread's last
+        // error), and must name the function that refused.
+        let refused = |function: &str, status: c_int| {
+            expect_error(
+                status,
+                NULL_POINTER,
+                &[&format!("{function}: `detector` is NULL")],
+            )
+        };
+        refused(
+            "hushword_push_i16",
             hushword_push_i16(null_mut(), buffer.as_ptr(), 4),
-            hushword_poll(null_mut(), d.as_mut_ptr()),
+        );
+        refused("hushword_poll", hushword_poll(null_mut(), d.as_mut_ptr()));
+        refused(
+            "hushword_copy_pre_roll",
             hushword_copy_pre_roll(null_mut(), buffer.as_mut_ptr(), 4, &mut n),
+        );
+        refused(
+            "hushword_drain_post_roll",
             hushword_drain_post_roll(null_mut(), buffer.as_mut_ptr(), 4, &mut n),
-            hushword_reset(null_mut()),
+        );
+        refused("hushword_reset", hushword_reset(null_mut()));
+        refused(
+            "hushword_samples_seen",
             hushword_samples_seen(null_mut(), &mut n64),
+        );
+        refused(
+            "hushword_dropped_detections",
             hushword_dropped_detections(null_mut(), &mut n64),
+        );
+        refused(
+            "hushword_detector_memory_bytes",
             hushword_detector_memory_bytes(null_mut(), &mut n),
-        ] {
-            expect_error(status, NULL_POINTER, &["`detector` is NULL"]);
-        }
+        );
         assert_eq!(
             hushword_detector_free(null_mut()),
             OK,
@@ -346,7 +369,7 @@ fn bad_models_and_paths_fail_with_a_message() {
 
     for (fixture, problem) in [
         ("no_metadata.onnx", "no `hushword` entry"),
-        ("wrong_output.onnx", ""),
+        ("wrong_output.onnx", "output shape [1, 1]"),
     ] {
         let bytes = std::fs::read(model_path(fixture)).unwrap();
         assert_eq!(create(&bytes, &config()).unwrap_err(), MODEL, "{fixture}");

@@ -225,10 +225,24 @@ fn without_a_model_the_default_is_used_or_explained() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("beeps.wav");
     write_wav(&wav, &two_beeps(), 16_000);
-    let out = hushword(&["detect", s(&wav)]);
-    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/alexa.onnx");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let kokoro = root.join("data/alexa_kokoro.wav");
+    let out = hushword(&["detect", s(&wav), s(&kokoro)]);
+    let shipped = root.join("models/alexa.onnx");
     if shipped.is_file() {
         assert!(out.status.success(), "{}", stderr(&out));
+        // The embedded "alexa" model ran: silent on the beeps, one event on the clip that says
+        // the word, at the word (2.51-3.11 s in data/samples.json).
+        let text = stdout(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        let fields: Vec<&str> = lines[0].split_whitespace().collect();
+        assert_eq!((fields[0], fields[1]), (s(&kokoro), "alexa"), "{text}");
+        let time: f64 = fields[3].parse().unwrap();
+        assert!((2.5..=3.5).contains(&time), "{text}");
+        // Exactly what the shipped file says when named.
+        let named = hushword(&["detect", "--model", s(&shipped), s(&wav), s(&kokoro)]);
+        assert_eq!(stdout(&named), text);
     } else {
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(

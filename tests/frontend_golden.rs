@@ -2,8 +2,10 @@
 //! `tests/golden/make_golden.py`: librosa + scipy (the spec's definition) and
 //! `training/features.py` (the numpy twin models are trained with).
 //!
-//! Audio is read at test time from `../shared/data` (never copied into the repo); the test
-//! skips, saying so, only when that folder is absent.
+//! The clips (a Picovoice "jarvis" recording, a LibriSpeech FLAC, an excerpt of Speech Commands
+//! background noise) are committed in `tests/data/` under the paths they have in the shared data
+//! set, so the comparison runs on a fresh clone; when the shared data set is there, a second test
+//! checks that the committed copies are sample for sample its recordings.
 //!
 //! Tolerance: 1e-3 absolute on log-mel and MFCC values (natural log units). All three compute
 //! in f32 with different FFTs (rustfft, pocketfft in numpy, librosa's); their rounding is ~1e-7
@@ -11,6 +13,9 @@
 //! weaker, i.e. ~1e-4 on its log. Measured gaps are at most 1.8e-4 (printed with
 //! `--nocapture`); a real bug (window, filter edges, a one-sample shift, pre-emphasis) moves
 //! values by 1e-2 or more, which the `golden_tolerance_has_teeth` test checks.
+
+#[path = "fixtures/test_data.rs"]
+mod test_data;
 
 use hushword::frontend::{FrontendConfig, MfccFrontend};
 use serde::Deserialize;
@@ -40,8 +45,55 @@ struct Reference {
     mfcc: Vec<Vec<f32>>,
 }
 
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+/// A golden clip as committed: the whole recording, or an excerpt of it that starts at sample
+/// `first` of the original (file name `<stem>.<first>-<end>.wav`).
+struct Clip {
+    audio: Vec<f32>,
+    first: usize,
+}
+
+impl Clip {
+    /// The committed copy of `clip` (a path relative to the shared data folder).
+    fn committed(clip: &str) -> Clip {
+        let whole = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(clip);
+        if whole.is_file() {
+            return Clip {
+                audio: read_audio(&whole),
+                first: 0,
+            };
+        }
+        let (path, first) = excerpt_of(&whole).unwrap_or_else(|| {
+            panic!("{clip}: neither it nor an excerpt <stem>.<first>-<end>.wav is in tests/data/")
+        });
+        Clip {
+            audio: read_audio(&path),
+            first,
+        }
+    }
+
+    /// `length` samples from sample `start` of the original recording.
+    fn samples(&self, start: usize, length: usize) -> &[f32] {
+        let from = start
+            .checked_sub(self.first)
+            .expect("excerpt starts before the case");
+        &self.audio[from..from + length]
+    }
+}
+
+/// The committed excerpt of `whole` and where it starts in the original.
+fn excerpt_of(whole: &Path) -> Option<(PathBuf, usize)> {
+    let stem = whole.file_stem()?.to_str()?;
+    std::fs::read_dir(whole.parent()?)
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let range = name.strip_prefix(stem)?.strip_prefix('.')?;
+            let (first, _end) = range.strip_suffix(".wav")?.split_once('-')?;
+            Some((entry.path(), first.parse().ok()?))
+        })
 }
 
 fn golden() -> Golden {
@@ -89,10 +141,10 @@ fn max_gap(got: &ndarray::Array2<f32>, want: &[Vec<f32>]) -> f32 {
 /// Rust MFCC and log-mel of one case's excerpt, with the given kernels.
 fn rust_features(
     case: &Case,
-    audio: &[f32],
+    clip: &Clip,
     scalar: bool,
 ) -> (ndarray::Array2<f32>, ndarray::Array2<f32>) {
-    let excerpt = &audio[case.start..case.start + case.length];
+    let excerpt = clip.samples(case.start, case.length);
     let make = |features| {
         let cfg = FrontendConfig {
             features,
@@ -114,21 +166,13 @@ fn rust_features(
 
 #[test]
 fn rust_matches_librosa_and_features_py_on_real_audio() {
-    let data = data_dir();
-    if !data.is_dir() {
-        println!(
-            "SKIPPED: {} is absent; golden comparison needs the shared audio",
-            data.display()
-        );
-        return;
-    }
     let golden = golden();
     assert_eq!(golden.cases.len(), 6);
     assert!(golden.cases.iter().any(|c| c.config.preemphasis == 0.97));
     for case in &golden.cases {
-        let audio = read_audio(&data.join(&case.clip));
+        let clip = Clip::committed(&case.clip);
         for scalar in [false, true] {
-            let (mfcc, log_mel) = rust_features(case, &audio, scalar);
+            let (mfcc, log_mel) = rust_features(case, &clip, scalar);
             let gaps = [
                 ("librosa log_mel", max_gap(&log_mel, &case.librosa.log_mel)),
                 ("librosa mfcc", max_gap(&mfcc, &case.librosa.mfcc)),
@@ -158,14 +202,9 @@ fn rust_matches_librosa_and_features_py_on_real_audio() {
 /// excerpt and a missing pre-emphasis both have to fail it.
 #[test]
 fn golden_tolerance_has_teeth() {
-    let data = data_dir();
-    if !data.is_dir() {
-        println!("SKIPPED: {} is absent", data.display());
-        return;
-    }
     let golden = golden();
     let case = &golden.cases[0];
-    let audio = read_audio(&data.join(&case.clip));
+    let clip = Clip::committed(&case.clip);
     let shifted = Case {
         start: case.start + 1,
         clip: case.clip.clone(),
@@ -181,7 +220,7 @@ fn golden_tolerance_has_teeth() {
             mfcc: vec![],
         },
     };
-    let (mfcc, _) = rust_features(&shifted, &audio, false);
+    let (mfcc, _) = rust_features(&shifted, &clip, false);
     assert!(max_gap(&mfcc, &case.librosa.mfcc) > 20.0 * TOLERANCE);
 
     let pre = golden
@@ -189,6 +228,29 @@ fn golden_tolerance_has_teeth() {
         .iter()
         .find(|c| c.clip == case.clip && c.config.preemphasis != 0.0)
         .expect("pre-emphasis case");
-    let (mfcc, _) = rust_features(case, &audio, false);
+    let (mfcc, _) = rust_features(case, &clip, false);
     assert!(max_gap(&mfcc, &pre.librosa.mfcc) > 20.0 * TOLERANCE);
+}
+
+/// The committed clips are the shared data set's recordings, sample for sample (over each
+/// golden excerpt and, for whole files, everywhere).
+#[test]
+fn committed_golden_clips_are_the_shared_recordings() {
+    let Some(data) = test_data::shared("frontend_golden: committed clips against the shared set")
+    else {
+        return;
+    };
+    for case in &golden().cases {
+        let original = read_audio(&data.join(&case.clip));
+        let clip = Clip::committed(&case.clip);
+        assert_eq!(
+            clip.samples(case.start, case.length),
+            &original[case.start..case.start + case.length],
+            "{}",
+            case.clip
+        );
+        if clip.first == 0 {
+            assert_eq!(clip.audio, original, "{}", case.clip);
+        }
+    }
 }

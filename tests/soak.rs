@@ -17,30 +17,10 @@ mod signals;
 use hushword::{Detection, Detector, DetectorConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Counts live heap bytes of the whole test process.
-struct LiveBytes;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for LiveBytes {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: LiveBytes = LiveBytes;
+/// The counting global allocator: live heap bytes of the whole test process.
+#[path = "fixtures/alloc_count.rs"]
+mod alloc_count;
 
 const RATE: u64 = 16_000;
 const SEED: u64 = 0x5eed_2024;
@@ -247,7 +227,7 @@ fn soak(seconds: f64, compare_seconds: u64, checkpoint_seconds: u64) {
         |d| {
             let bytes = *memory.get_or_insert(d.memory_bytes());
             assert_eq!(d.memory_bytes(), bytes, "Detector::memory_bytes changed");
-            live.push(LIVE.load(Ordering::Relaxed));
+            live.push(alloc_count::live_bytes());
         },
     );
     assert_eq!(detector.samples_seen(), total, "64-bit sample count");

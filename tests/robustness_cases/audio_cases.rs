@@ -1,6 +1,6 @@
 //! Bad and extreme audio files, fed to `read_audio_bytes` as bytes.
 
-use super::alloc_meter::peak_growth;
+use super::alloc_count::peak_growth;
 use super::{expect, Case};
 use std::path::Path;
 

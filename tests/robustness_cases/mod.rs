@@ -7,7 +7,8 @@
 #[path = "../fixtures/signals.rs"]
 mod signals;
 
-pub mod alloc_meter;
+#[path = "../fixtures/alloc_count.rs"]
+pub mod alloc_count;
 mod audio_cases;
 mod detector_cases;
 mod model_cases;

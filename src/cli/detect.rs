@@ -1,6 +1,7 @@
 //! `hushword detect`: files in, one line per detection out.
 
 use super::common::{
+    ProfileArgs,
     batch_summary, build_detector, file_error, load_models, parse_chunk_ms, parse_threshold,
     report_error,
 };
@@ -24,6 +25,8 @@ pub struct DetectArgs {
     /// One JSON object per detection instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    profile: ProfileArgs,
     /// Write each detection's pre-roll audio as `<stem>_<n>_<keyword>.wav` in this folder.
     #[arg(long, value_name = "DIR")]
     save_clips: Option<PathBuf>,
@@ -37,6 +40,7 @@ pub struct DetectArgs {
 
 pub fn run(args: DetectArgs) -> Result<ExitCode, String> {
     let mut detector = build_detector(load_models(&args.models)?, args.threshold)?;
+    args.profile.apply(&mut detector)?;
     if let Some(dir) = &args.save_clips {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("{}: cannot create folder: {e}", dir.display()))?;

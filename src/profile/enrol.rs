@@ -51,8 +51,8 @@ impl Default for EnrolOptions {
     fn default() -> Self {
         Self {
             keyword: None,
-            margin: 1.25,
-            negative_cap: 0.9,
+            margin: 1.0,
+            negative_cap: 0.5,
         }
     }
 }
@@ -72,6 +72,8 @@ pub enum ClipProblem {
     WordNotFound { peak_score: f32 },
     /// Far from every other clip's template (another word or another voice).
     Disagrees { distance: f32 },
+    /// Closer to speech without the word than to the other clips.
+    LikeNegatives { negative: f32, others: f32 },
 }
 
 impl std::fmt::Display for ClipProblem {
@@ -101,6 +103,10 @@ impl std::fmt::Display for ClipProblem {
             Self::Disagrees { distance } => write!(
                 f,
                 "disagrees with the other clips (distance {distance:.3}, at most {MAX_AGREEMENT_DISTANCE} allowed); probably another word or another person: record it again"
+            ),
+            Self::LikeNegatives { negative, others } => write!(
+                f,
+                "sounds like speech without the wake word (distance {negative:.3} to it, {others:.3} to your other clips); record yourself saying the word"
             ),
         }
     }
@@ -343,16 +349,35 @@ pub fn enrol(
         return Err(EnrolError::Clips(problems));
     }
 
-    let mut nearest_negative = f32::INFINITY;
+    // Per template, the nearest negative evaluation.
+    let mut nearest_negatives = vec![f32::INFINITY; templates.len()];
     let mut negative_evaluations = 0;
     for audio in negatives {
         let t = trace(model, keyword_index, audio)?;
         for end in 0..t.scores.len() {
             let seq = t.span(end, window);
-            nearest_negative = nearest_negative.min(nearest(&mut dtw, &templates, None, seq, width));
+            let n = seq.len() / width;
+            for (best, template) in nearest_negatives.iter_mut().zip(&templates) {
+                let d = dtw.distance(&template.values, width, n, |j| {
+                    &seq[j * width..(j + 1) * width]
+                });
+                *best = best.min(d);
+            }
             negative_evaluations += 1;
         }
     }
+    problems.extend(
+        nearest_negatives
+            .iter()
+            .zip(&leave_one_out)
+            .enumerate()
+            .filter(|(_, (neg, loo))| **neg < 0.5 * **loo)
+            .map(|(i, (&negative, &others))| (i, ClipProblem::LikeNegatives { negative, others })),
+    );
+    if !problems.is_empty() {
+        return Err(EnrolError::Clips(problems));
+    }
+    let nearest_negative = nearest_negatives.iter().copied().fold(f32::INFINITY, f32::min);
     let worst = leave_one_out.iter().copied().fold(0.0f32, f32::max);
     let max_distance = (worst * options.margin)
         .min(nearest_negative * options.negative_cap)

@@ -55,12 +55,27 @@ fn enrolment_writes_a_profile_that_lets_the_voice_through() {
     assert!(text.contains("operating point"), "{text}");
     let json = std::fs::read_to_string(&profile).unwrap();
     assert!(json.contains("\"format\":\"hushword-profile\""));
-    assert!(json.len() < 200_000, "a profile is small: {} bytes", json.len());
+    assert!(
+        json.len() < 200_000,
+        "a profile is small: {} bytes",
+        json.len()
+    );
 
     // At a threshold above the noisy clip's peak the base model misses it; the profile,
     // whose templates came from that very voice, lets it through, also as a speaker gate.
-    let (model, noisy, none) = (alexa(), repo("data/alexa_noisy.wav"), repo("data/no_wakeword.wav"));
-    let base = ["detect", "--model", s(&model), "--threshold", "0.999", s(&noisy)];
+    let (model, noisy, none) = (
+        alexa(),
+        repo("data/alexa_noisy.wav"),
+        repo("data/no_wakeword.wav"),
+    );
+    let base = [
+        "detect",
+        "--model",
+        s(&model),
+        "--threshold",
+        "0.999",
+        s(&noisy),
+    ];
     let out = hushword(&base);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), 0, "{}", stdout(&out));
@@ -72,27 +87,60 @@ fn enrolment_writes_a_profile_that_lets_the_voice_through() {
         let args: Vec<&str> = base.iter().copied().chain(extra.iter().copied()).collect();
         let out = hushword(&args);
         assert!(out.status.success(), "{}", stderr(&out));
-        assert_eq!(stdout(&out).lines().count(), 1, "{:?}: {}", extra, stdout(&out));
+        assert_eq!(
+            stdout(&out).lines().count(),
+            1,
+            "{:?}: {}",
+            extra,
+            stdout(&out)
+        );
     }
 
     // Speech without the word does not become a detection with the profile.
-    let out = hushword(&["detect", "--model", s(&model), "--profile", s(&profile), "--only-enrolled", s(&none)]);
+    let out = hushword(&[
+        "detect",
+        "--model",
+        s(&model),
+        "--profile",
+        s(&profile),
+        "--only-enrolled",
+        s(&none),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), 0, "{}", stdout(&out));
 
     // eval takes the same flag.
     let out = hushword(&[
-        "eval", "--model", s(&model), "--positives", s(&noisy), "--negatives", s(&none),
-        "--profile", s(&profile), "--threads", "1",
+        "eval",
+        "--model",
+        s(&model),
+        "--positives",
+        s(&noisy),
+        "--negatives",
+        s(&none),
+        "--profile",
+        s(&profile),
+        "--threads",
+        "1",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     // Another model refuses the profile, naming it.
     let computer = repo("models/computer.onnx");
-    let out = hushword(&["detect", "--model", s(&computer), "--profile", s(&profile), s(&noisy)]);
+    let out = hushword(&[
+        "detect",
+        "--model",
+        s(&computer),
+        "--profile",
+        s(&profile),
+        s(&noisy),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("me.profile") && err.contains("enrolled with model"), "{err}");
+    assert!(
+        err.contains("me.profile") && err.contains("enrolled with model"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -101,11 +149,22 @@ fn a_file_that_is_not_a_profile_is_refused() {
     let bad = dir.path().join("bad.profile");
     std::fs::write(&bad, "{\"format\": \"something else\"}").unwrap();
     let (model, noisy) = (alexa(), repo("data/alexa_noisy.wav"));
-    let out = hushword(&["detect", "--model", s(&model), "--profile", s(&bad), s(&noisy)]);
+    let out = hushword(&[
+        "detect",
+        "--model",
+        s(&model),
+        "--profile",
+        s(&bad),
+        s(&noisy),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not a profile"), "{}", stderr(&out));
     let out = hushword(&["detect", "--model", s(&model), "--only-enrolled", s(&noisy)]);
-    assert_eq!(out.status.code(), Some(2), "--only-enrolled needs --profile");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--only-enrolled needs --profile"
+    );
 }
 
 /// Enrols two good clips and `bad`; the refusal must name `bad` and contain `why`.
@@ -155,7 +214,10 @@ fn a_clip_too_short_is_refused() {
 
 #[test]
 fn a_clip_without_the_word_is_refused() {
-    refused(&quiet_with_bursts(2.0, &[0.5], 0.6, 3), "wake word was not found");
+    refused(
+        &quiet_with_bursts(2.0, &[0.5], 0.6, 3),
+        "wake word was not found",
+    );
 }
 
 #[test]
@@ -171,11 +233,20 @@ fn clip_count_and_unreadable_clips_are_refused() {
     let clips = good_clips(dir.path());
     let profile = dir.path().join("me.profile");
     let out = enroll(&profile, &clips[..2]);
-    assert_eq!(out.status.code(), Some(2), "clap refuses fewer than 3 clips");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap refuses fewer than 3 clips"
+    );
     let missing = dir.path().join("missing.wav");
     let out = enroll(&profile, &[clips[0].clone(), clips[1].clone(), missing]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(error_lines(&stderr(&out), "missing.wav").len(), 1, "{}", stderr(&out));
+    assert_eq!(
+        error_lines(&stderr(&out), "missing.wav").len(),
+        1,
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -191,11 +262,20 @@ fn the_c_api_loads_a_profile_for_its_own_model_only() {
         let path = CString::new(s(&repo(model))).unwrap();
         let mut det = null_mut();
         // SAFETY: valid NUL-terminated path, writable out pointer, NULL config.
-        assert_eq!(unsafe { hushword_detector_new_from_path(path.as_ptr(), null(), &mut det) }, OK);
+        assert_eq!(
+            unsafe { hushword_detector_new_from_path(path.as_ptr(), null(), &mut det) },
+            OK
+        );
         // SAFETY: a live handle and a NUL-terminated path.
-        assert_eq!(unsafe { hushword_detector_load_profile(det, profile.as_ptr(), 1) }, want);
+        assert_eq!(
+            unsafe { hushword_detector_load_profile(det, profile.as_ptr(), 1) },
+            want
+        );
         // SAFETY: a live handle; NULL path is refused.
-        assert_eq!(unsafe { hushword_detector_load_profile(det, null(), 0) }, NULL_POINTER);
+        assert_eq!(
+            unsafe { hushword_detector_load_profile(det, null(), 0) },
+            NULL_POINTER
+        );
         // SAFETY: freed once.
         assert_eq!(unsafe { hushword_detector_free(det) }, OK);
     }

@@ -1,9 +1,8 @@
 //! `hushword detect`: files in, one line per detection out.
 
 use super::common::{
-    ProfileArgs,
     batch_summary, build_detector, file_error, load_models, parse_chunk_ms, parse_threshold,
-    report_error,
+    report_error, ProfileArgs,
 };
 use clap::Args;
 use hushword::audio::{stream_audio, write_wav_i16};

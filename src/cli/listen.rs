@@ -1,7 +1,6 @@
 //! `hushword listen`: raw little-endian s16 16 kHz mono on stdin, detections printed live.
 
-use super::common::{
-    ProfileArgs,build_detector, load_models, parse_threshold, rfc3339};
+use super::common::{build_detector, load_models, parse_threshold, rfc3339, ProfileArgs};
 use clap::Args;
 use std::io::{Read, Write};
 use std::path::PathBuf;

@@ -313,8 +313,8 @@ pub fn enrol(
         return Err(EnrolError::Clips(problems));
     }
 
-    let hop_ms = metadata.hop_frames as u64 * metadata.frontend.hop_length as u64 * 1000
-        / u64::from(rate);
+    let hop_ms =
+        metadata.hop_frames as u64 * metadata.frontend.hop_length as u64 * 1000 / u64::from(rate);
     let span = (u64::from(metadata.word_duration_ms) / hop_ms.max(1)) as usize;
     let span = span.clamp(4, MAX_TEMPLATE_EVALUATIONS);
     let window = window_for(span);
@@ -377,7 +377,10 @@ pub fn enrol(
     if !problems.is_empty() {
         return Err(EnrolError::Clips(problems));
     }
-    let nearest_negative = nearest_negatives.iter().copied().fold(f32::INFINITY, f32::min);
+    let nearest_negative = nearest_negatives
+        .iter()
+        .copied()
+        .fold(f32::INFINITY, f32::min);
     let worst = leave_one_out.iter().copied().fold(0.0f32, f32::max);
     let max_distance = (worst * options.margin)
         .min(nearest_negative * options.negative_cap)

@@ -387,7 +387,10 @@ pub fn enrol(
         .clamp(1e-3, 1.0);
     let peak_scores: Vec<f32> = traces.iter().map(|t| t.peak().1).collect();
     let lowest_peak = peak_scores.iter().copied().fold(1.0f32, f32::min);
-    let profile_threshold = (lowest_peak * 0.5).clamp(MIN_PROFILE_THRESHOLD, metadata.threshold);
+    // max then min, not clamp: a model's threshold may lie under the floor (clamp would panic).
+    let profile_threshold = (lowest_peak * 0.5)
+        .max(MIN_PROFILE_THRESHOLD)
+        .min(metadata.threshold);
     model.reset_stream();
     Ok(Profile {
         format: PROFILE_FORMAT.into(),

@@ -141,7 +141,7 @@ impl Profile {
         Ok(profile)
     }
 
-    /// The profile as pretty JSON.
+    /// The profile as compact JSON (what [`Self::save`] writes).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }

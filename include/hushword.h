@@ -256,6 +256,18 @@ int hushword_samples_seen(const struct HushwordDetector *detector, uint64_t *sam
 // `detector` is a live handle; `dropped` is writable.
 int hushword_dropped_detections(const struct HushwordDetector *detector, uint64_t *dropped);
 
+// Loads the speaker profile file at `path` (NUL-terminated UTF-8, made by `hushword enroll`)
+// and adds it to the detector's model it was enrolled with (docs/enroll.md), replacing that
+// model's previous profile. `only_enrolled` non-zero: only voices matching the profile fire;
+// zero: the profile only adds detections. A profile enrolled with another model or front end
+// is refused (`HUSHWORD_MODEL`) and the detector is left as it was.
+//
+// # Safety
+// `detector` is a live handle; `path` is NUL-terminated.
+int hushword_detector_load_profile(struct HushwordDetector *detector,
+                                   const char *path,
+                                   int only_enrolled);
+
 // The message of the last failing `hushword_*` call on the calling thread, as a
 // NUL-terminated UTF-8 string naming the function, the value and the problem ("" if none
 // failed yet). Successful calls leave it unchanged. The pointer stays valid until the next

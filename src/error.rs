@@ -18,6 +18,9 @@ pub enum Error {
     /// A model could not be loaded, lacks hushword metadata, or does not fit the front end.
     #[error("model {source_name}: {reason}")]
     Model { source_name: String, reason: String },
+    /// A speaker profile could not be read, or does not belong to the model it is used with.
+    #[error("profile {source_name}: {reason}")]
+    Profile { source_name: String, reason: String },
     /// An I/O error outside of file decoding.
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -11,11 +11,13 @@ pub mod error;
 pub mod eval;
 pub mod frontend;
 pub mod model;
+pub mod profile;
 
 pub use detector::{Detection, Detector, DetectorConfig, ScoreSample};
 pub use error::{Error, Result};
 pub use frontend::{FrontendConfig, MfccFrontend};
 pub use model::{ModelMetadata, WakeWordModel};
+pub use profile::{Profile, ProfileMode};
 
 /// The README's library example, compiled and run as a doc test.
 #[doc = include_str!("../README.md")]

@@ -4,6 +4,7 @@ use super::config::HushwordConfig;
 use super::queue::DetectionQueue;
 use super::status::{guard, Failure, HushwordStatus, Outcome};
 use crate::detector::preroll::wipe;
+use crate::profile::{Profile, ProfileMode};
 use crate::{Detector, WakeWordModel};
 use std::ffi::{c_char, c_int, CStr, CString};
 
@@ -602,6 +603,36 @@ pub unsafe extern "C" fn hushword_dropped_detections(
         let count = unsafe { handle_ref(detector) }?.queue.dropped();
         // SAFETY: per this function's contract.
         unsafe { put(dropped, "dropped", count) }?;
+        Ok(HushwordStatus::Ok)
+    })
+}
+
+/// Loads the speaker profile file at `path` (NUL-terminated UTF-8, made by `hushword enroll`)
+/// and adds it to the detector's model it was enrolled with (docs/enroll.md), replacing that
+/// model's previous profile. `only_enrolled` non-zero: only voices matching the profile fire;
+/// zero: the profile only adds detections. A profile enrolled with another model or front end
+/// is refused (`HUSHWORD_MODEL`) and the detector is left as it was.
+///
+/// # Safety
+/// `detector` is a live handle; `path` is NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn hushword_detector_load_profile(
+    detector: *mut HushwordDetector,
+    path: *const c_char,
+    only_enrolled: c_int,
+) -> c_int {
+    guard("hushword_detector_load_profile", || {
+        // SAFETY: per this function's contract.
+        let handle = unsafe { handle(detector) }?;
+        // SAFETY: per this function's contract.
+        let path = unsafe { path_arg(path, "path") }?;
+        let profile = Profile::from_path(path)?;
+        let mode = if only_enrolled != 0 {
+            ProfileMode::OnlyEnrolled
+        } else {
+            ProfileMode::Adds
+        };
+        handle.run(|h| h.detector.add_profile(profile, mode, path))?;
         Ok(HushwordStatus::Ok)
     })
 }

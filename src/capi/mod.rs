@@ -19,10 +19,11 @@ mod status;
 
 pub use config::{hushword_config_default, HushwordConfig, HushwordKeywordThreshold};
 pub use handle::{
-    hushword_copy_pre_roll, hushword_detector_free, hushword_detector_memory_bytes,
-    hushword_detector_new_default, hushword_detector_new_from_bytes,
-    hushword_detector_new_from_path, hushword_detector_new_from_paths, hushword_drain_post_roll,
-    hushword_dropped_detections, hushword_memory_bytes_for_model, hushword_poll, hushword_push_i16,
-    hushword_reset, hushword_samples_seen, HushwordDetection, HushwordDetector,
+    hushword_copy_pre_roll, hushword_detector_free, hushword_detector_load_profile,
+    hushword_detector_memory_bytes, hushword_detector_new_default,
+    hushword_detector_new_from_bytes, hushword_detector_new_from_path,
+    hushword_detector_new_from_paths, hushword_drain_post_roll, hushword_dropped_detections,
+    hushword_memory_bytes_for_model, hushword_poll, hushword_push_i16, hushword_reset,
+    hushword_samples_seen, HushwordDetection, HushwordDetector,
 };
 pub use status::{hushword_last_error_message, hushword_status_name, HushwordStatus};

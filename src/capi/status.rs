@@ -60,7 +60,7 @@ impl From<crate::Error> for Failure {
         use crate::Error;
         let status = match &error {
             Error::Config(_) | Error::Audio(_) => HushwordStatus::InvalidArgument,
-            Error::Model { .. } => HushwordStatus::Model,
+            Error::Model { .. } | Error::Profile { .. } => HushwordStatus::Model,
             Error::File { .. } | Error::Io(_) => HushwordStatus::Io,
         };
         Self::new(status, error.to_string())

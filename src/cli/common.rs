@@ -3,6 +3,7 @@
 use super::default_model;
 use hushword::detector::{Detector, DetectorConfig};
 use hushword::model::WakeWordModel;
+use hushword::profile::{Profile, ProfileMode};
 use hushword::Error;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,49 @@ pub fn load_models(paths: &[PathBuf]) -> Result<Vec<WakeWordModel>, String> {
         .iter()
         .map(|p| WakeWordModel::from_path(p).map_err(|e| e.to_string()))
         .collect()
+}
+
+/// `--profile` and `--only-enrolled`, shared by every command that detects.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProfileArgs {
+    /// Speaker profile made by `hushword enroll` for one of the models (repeat for several).
+    #[arg(long = "profile", value_name = "PATH")]
+    pub profiles: Vec<PathBuf>,
+    /// Only voices matching a profile fire (a speaker gate); without it a profile only adds.
+    #[arg(long, requires = "profiles")]
+    pub only_enrolled: bool,
+}
+
+impl ProfileArgs {
+    /// The profiles, read and validated, with their paths as names.
+    pub fn load(&self) -> Result<Vec<(Profile, String)>, String> {
+        self.profiles
+            .iter()
+            .map(|p| {
+                Profile::from_path(p)
+                    .map(|profile| (profile, p.display().to_string()))
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
+    }
+
+    pub fn mode(&self) -> ProfileMode {
+        if self.only_enrolled {
+            ProfileMode::OnlyEnrolled
+        } else {
+            ProfileMode::Adds
+        }
+    }
+
+    /// Adds every profile to the detector (each to the model it was enrolled with).
+    pub fn apply(&self, detector: &mut Detector) -> Result<(), String> {
+        for (profile, name) in self.load()? {
+            detector
+                .add_profile(profile, self.mode(), &name)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
 }
 
 /// Builds the detector, applying `--threshold` to every keyword of every model.

@@ -2,7 +2,7 @@
 
 use super::common::{
     batch_summary, build_detector, file_error, load_models, parse_chunk_ms, parse_threshold,
-    report_error,
+    report_error, ProfileArgs,
 };
 use clap::Args;
 use hushword::audio::{stream_audio, write_wav_i16};
@@ -24,6 +24,8 @@ pub struct DetectArgs {
     /// One JSON object per detection instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    profile: ProfileArgs,
     /// Write each detection's pre-roll audio as `<stem>_<n>_<keyword>.wav` in this folder.
     #[arg(long, value_name = "DIR")]
     save_clips: Option<PathBuf>,
@@ -37,6 +39,7 @@ pub struct DetectArgs {
 
 pub fn run(args: DetectArgs) -> Result<ExitCode, String> {
     let mut detector = build_detector(load_models(&args.models)?, args.threshold)?;
+    args.profile.apply(&mut detector)?;
     if let Some(dir) = &args.save_clips {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("{}: cannot create folder: {e}", dir.display()))?;

@@ -1,6 +1,6 @@
 //! `hushword eval`: FRR and false accepts per hour, per model and condition (docs/evaluation.md).
 
-use super::common::{parse_chunk_ms, report_error};
+use super::common::{parse_chunk_ms, report_error, ProfileArgs};
 use super::default_model;
 use clap::Args;
 use hushword::detector::{DetectorConfig, MAX_SMOOTHING};
@@ -59,6 +59,8 @@ pub struct EvalArgs {
     #[arg(long, value_name = "N", default_value_t = DetectorConfig::default().smoothing,
           value_parser = parse_smoothing)]
     smoothing: usize,
+    #[command(flatten)]
+    profile: ProfileArgs,
 }
 
 fn parse_smoothing(text: &str) -> Result<usize, String> {
@@ -108,6 +110,8 @@ pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
             smoothing: args.smoothing,
             ..DetectorConfig::default()
         },
+        profiles: args.profile.load()?,
+        profile_mode: args.profile.mode(),
         ..EvalConfig::default()
     };
     eprintln!("hushword eval: seed {}", config.seed);

@@ -1,6 +1,6 @@
 //! `hushword listen`: raw little-endian s16 16 kHz mono on stdin, detections printed live.
 
-use super::common::{build_detector, load_models, parse_threshold, rfc3339};
+use super::common::{build_detector, load_models, parse_threshold, rfc3339, ProfileArgs};
 use clap::Args;
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -23,6 +23,8 @@ pub struct ListenArgs {
     /// One JSON object per detection instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    profile: ProfileArgs,
 }
 
 /// What the stdin reader thread hands over.
@@ -33,6 +35,7 @@ enum Input {
 
 pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
     let mut detector = build_detector(load_models(&args.models)?, args.threshold)?;
+    args.profile.apply(&mut detector)?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);

@@ -5,6 +5,7 @@ mod bench;
 mod common;
 mod default_model;
 mod detect;
+mod enroll;
 mod eval;
 mod features;
 mod info;
@@ -28,6 +29,8 @@ enum Command {
     Detect(detect::DetectArgs),
     /// Detect wake words live in raw s16le 16 kHz mono audio on stdin.
     Listen(listen::ListenArgs),
+    /// Learn a speaker profile from 3-10 clips of one person saying the wake word.
+    Enroll(enroll::EnrollArgs),
     /// Write a file's front-end features as a float32 .npy array [frames, features].
     Features(features::FeaturesArgs),
     /// Serve wake-word detection over the Wyoming protocol (Home Assistant).
@@ -63,6 +66,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Detect(args) => detect::run(args),
         Command::Listen(args) => listen::run(args),
+        Command::Enroll(args) => enroll::run(args),
         Command::Features(args) => features::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Info(args) => info::run(args),

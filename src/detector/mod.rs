@@ -45,6 +45,7 @@ mod track;
 
 use crate::frontend::MfccFrontend;
 use crate::model::WakeWordModel;
+use crate::profile::{Profile, ProfileMode, ProfileScorer};
 use crate::{Error, Result};
 use history::FrameHistory;
 use preroll::{PostRoll, PreRoll};
@@ -146,6 +147,8 @@ struct ModelSlot {
     first_track: usize,
     /// Samples from a word's start to its end, per the metadata.
     word_samples: u64,
+    /// The speaker profile enrolled with this model, if one was added.
+    profile: Option<ProfileScorer>,
 }
 
 /// Everything the per-frame callback touches (all but the front end, which calls it).
@@ -227,6 +230,7 @@ impl Detector {
                 scores: vec![0.0; model.n_keywords()].into_boxed_slice(),
                 first_track,
                 word_samples: ms_to_samples(metadata.word_duration_ms),
+                profile: None,
                 model,
             });
         }
@@ -333,6 +337,9 @@ impl Detector {
             slot.history.clear();
             slot.window.fill(0.0);
             slot.model.reset_stream();
+            if let Some(profile) = &mut slot.profile {
+                profile.clear();
+            }
         }
         core.tracks.iter_mut().for_each(KeywordTrack::clear);
         core.preroll.clear();
@@ -377,6 +384,43 @@ impl Detector {
         self.core.frames_seen = frames;
         self.core.samples_seen = samples;
         Ok(())
+    }
+
+    /// Adds a speaker profile (docs/enroll.md) to the model it was enrolled with, replacing
+    /// any profile that model had; `name` identifies the profile in errors. Refused when no
+    /// model of this detector is the one it was enrolled with.
+    pub fn add_profile(&mut self, profile: Profile, mode: ProfileMode, name: &str) -> Result<()> {
+        let mut refusals = Vec::new();
+        for slot in &mut self.core.slots {
+            match profile.check_model(&slot.model, name) {
+                Ok(keyword_index) => {
+                    slot.profile = Some(ProfileScorer::new(profile, keyword_index, mode));
+                    return Ok(());
+                }
+                Err(e) => refusals.push(e),
+            }
+        }
+        // One model: its own reason; several: none of them matched.
+        match refusals.len() {
+            1 => Err(refusals.remove(0)),
+            _ => Err(Error::Profile {
+                source_name: name.to_string(),
+                reason: format!(
+                    "enrolled with model {}, which is none of this detector's {} models",
+                    profile.model_fingerprint,
+                    refusals.len()
+                ),
+            }),
+        }
+    }
+
+    /// The profiles in force, as `(model index, profile)`.
+    pub fn profiles(&self) -> impl Iterator<Item = (usize, &Profile)> {
+        self.core
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.profile.as_ref().map(|p| (i, p.profile())))
     }
 
     /// Samples consumed since construction or [`Self::reset`].
@@ -458,6 +502,7 @@ impl Detector {
                     + std::mem::size_of_val(&*s.scores)
                     + s.model.window_len() * f32s
                     + s.model.kernel_heap_bytes()
+                    + s.profile.as_ref().map_or(0, ProfileScorer::memory_bytes)
             })
             .sum();
         let tracks: usize = core.tracks.iter().map(KeywordTrack::memory_bytes).sum();
@@ -524,9 +569,19 @@ impl Core {
                 self.evaluation_failures += 1;
                 slot.scores.fill(0.0);
             }
+            if let (Some(profile), Some(hidden)) = (&mut slot.profile, slot.model.hidden()) {
+                profile.push(hidden);
+            }
             for (keyword_index, &raw) in slot.scores.iter().enumerate() {
                 let track = &mut self.tracks[slot.first_track + keyword_index];
-                let score = track.smooth(raw);
+                let mut score = track.smooth(raw);
+                if let Some(profile) = slot
+                    .profile
+                    .as_mut()
+                    .filter(|p| p.keyword_index() == keyword_index)
+                {
+                    score = profile.adjust(score, track.threshold);
+                }
                 on_score(ScoreSample {
                     model: model_index,
                     keyword: keyword_index,

@@ -21,6 +21,7 @@ pub use streams::{active_end, active_power, collect_audio_files, mix_at_snr, SAM
 use crate::audio::read_audio;
 use crate::detector::{Detector, DetectorConfig};
 use crate::model::WakeWordModel;
+use crate::profile::{Profile, ProfileMode};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -81,6 +82,13 @@ pub struct EvalConfig {
     pub gap_ms: (u32, u32),
     /// Seconds of negative audio (first files in path order) that gaps draw speech from.
     pub gap_pool_seconds: f64,
+    /// Speaker profiles `(profile, name)`, each added to the model it was enrolled with
+    /// (docs/enroll.md). With a profile, the scores swept for the curves are the detector's
+    /// decision scores (matches lifted to the threshold), so only the rates at the model's
+    /// threshold describe the profile exactly.
+    pub profiles: Vec<(Profile, String)>,
+    /// How the profiles act.
+    pub profile_mode: ProfileMode,
 }
 
 impl Default for EvalConfig {
@@ -99,6 +107,8 @@ impl Default for EvalConfig {
             detection_window_ms: 1000,
             gap_ms: (1000, 3000),
             gap_pool_seconds: 120.0,
+            profiles: Vec::new(),
+            profile_mode: ProfileMode::Adds,
         }
     }
 }
@@ -300,7 +310,7 @@ pub fn run(
 }
 
 fn make_detectors(config: &EvalConfig, models: &[EvalModel]) -> Result<Vec<Detector>> {
-    models
+    let mut detectors = models
         .iter()
         .map(|m| {
             Detector::new(
@@ -308,7 +318,22 @@ fn make_detectors(config: &EvalConfig, models: &[EvalModel]) -> Result<Vec<Detec
                 config.detector.clone(),
             )
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    // Each profile goes to the models it was enrolled with and must fit at least one.
+    for (profile, name) in &config.profiles {
+        let mut refusal = None;
+        let mut added = false;
+        for det in &mut detectors {
+            match det.add_profile(profile.clone(), config.profile_mode, name) {
+                Ok(()) => added = true,
+                Err(e) => refusal = Some(e),
+            }
+        }
+        if let (false, Some(e)) = (added, refusal) {
+            return Err(e);
+        }
+    }
+    Ok(detectors)
 }
 
 fn prepare(config: &EvalConfig, models: &[EvalModel]) -> Result<Vec<Prepared>> {

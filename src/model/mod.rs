@@ -66,6 +66,8 @@ pub struct WakeWordModel {
     streaming: Option<StreamingPlan>,
     /// The native kernel, unless the model has none or another execution was chosen.
     kernel: Option<TcnKernel>,
+    /// FNV-1a of the ONNX bytes: what a profile names its model by.
+    fingerprint: u64,
 }
 
 impl std::fmt::Debug for WakeWordModel {
@@ -175,6 +177,7 @@ impl WakeWordModel {
             input,
             streaming,
             kernel: None,
+            fingerprint: fingerprint(bytes),
         };
         model.check_output_shape()?;
         if let Some(form) = model.metadata.kernel.clone() {
@@ -337,6 +340,23 @@ impl WakeWordModel {
         if let Some(kernel) = &mut self.kernel {
             kernel.reset();
         }
+    }
+
+    /// The last hidden layer (the head's input) of the latest [`Self::evaluate_next`], read
+    /// in place, or `None` when the native kernel does not run this model (profiles need it).
+    pub fn hidden(&self) -> Option<&[f32]> {
+        self.kernel.as_ref().map(TcnKernel::hidden)
+    }
+
+    /// Width of [`Self::hidden`]: the kernel's channels, or `None` without a native kernel.
+    pub fn hidden_width(&self) -> Option<usize> {
+        self.hidden().map(<[f32]>::len)
+    }
+
+    /// A 64-bit FNV-1a hash of the model file's bytes, shown as 16 hex digits: profiles are
+    /// bound to the exact model they were enrolled with.
+    pub fn fingerprint(&self) -> String {
+        format!("{:016x}", self.fingerprint)
     }
 
     /// The parsed `hushword` metadata.
@@ -571,6 +591,13 @@ fn check_output_names(graph: &pb::GraphProto) -> std::result::Result<(), String>
         )),
         None => Ok(()),
     }
+}
+
+/// 64-bit FNV-1a: not a cryptographic hash, only a check that a profile meets its own model.
+fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn model_error(name: &str, reason: String) -> Error {

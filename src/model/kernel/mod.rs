@@ -320,6 +320,13 @@ impl TcnKernel {
         self.batch = n;
     }
 
+    /// The last hidden layer (the head's input) at the newest frame: `channels` values,
+    /// all zero before the first evaluation. Read in place: nothing is copied or allocated.
+    pub(super) fn hidden(&self) -> &[f32] {
+        let c = self.channels;
+        &self.x[(self.batch - 1) * c..self.batch * c]
+    }
+
     /// Sigmoid of the head at the newest frame.
     fn score(&self, scores: &mut [f32]) {
         let c = self.channels;

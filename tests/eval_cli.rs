@@ -110,7 +110,10 @@ fn eval_writes_json_csv_and_svg_identically_for_any_thread_count() {
     let clean = &results[0];
     assert_eq!(clean["at_default"]["missed"], 1);
     assert!(clean["at_default"]["false_accepts"].as_u64().unwrap() >= 2);
-    assert_eq!(clean["missed"][0], s(&pos.join("nothing.wav")));
+    assert_eq!(clean["missed"][0]["file"], s(&pos.join("nothing.wav")));
+    let best = clean["missed"][0]["best_score"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&best), "{best}");
+    assert!(clean["missed"][0]["best_time_s"].as_f64().is_some());
     assert!(clean["target"]["fa_per_hour"].as_f64().unwrap() <= 1000.0);
     assert_eq!(clean["at_fa_per_hour"].as_array().unwrap().len(), 3);
 

@@ -130,7 +130,10 @@ fn eval_writes_json_csv_and_svg_identically_for_any_thread_count() {
             .all(|f| f["role"] == "negative" || f["role"] == "positive_gap"),
         "{fas:?}"
     );
-    assert_eq!(clean["missed"][0], s(&pos.join("nothing.wav")));
+    assert_eq!(clean["missed"][0]["file"], s(&pos.join("nothing.wav")));
+    let best = clean["missed"][0]["best_score"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&best), "{best}");
+    assert!(clean["missed"][0]["best_time_s"].as_f64().is_some());
     assert!(clean["target"]["fa_per_hour"].as_f64().unwrap() <= 1000.0);
     // Noise is mixed at the SNR relative to each file's own level: hiss at 10 dB (or -5 dB)
     // under zz_bursts.wav's tone bursts is loud enough to fire the energy model all along that

@@ -98,7 +98,15 @@ fn rates_counts_and_curve_are_exact() {
     assert_eq!((d.missed, d.false_accepts), (1, 3));
     assert_eq!(d.frr, 0.2);
     assert_eq!(d.fa_per_hour, 3.0 / hours);
-    assert_eq!(res.missed, vec![set.pos.join("silent_word.wav")]);
+    assert_eq!(res.missed.len(), 1);
+    assert_eq!(res.missed[0].file, set.pos.join("silent_word.wav"));
+    // A deaf spot, not a near miss: its best score is far below the threshold.
+    assert!(
+        res.missed[0].best_score.unwrap() < 0.1,
+        "{:?}",
+        res.missed[0]
+    );
+    assert!(res.missed[0].best_time_s.unwrap() >= 0.0);
     let fa_times: Vec<f64> = res.false_accepts.iter().map(|f| f.time_s).collect();
     assert_eq!(res.false_accepts.len(), 3);
     for (fa, burst) in res.false_accepts.iter().zip([5.0, 15.0, 25.0]) {

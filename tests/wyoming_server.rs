@@ -246,11 +246,13 @@ fn cli_detections(path: &Path) -> Vec<String> {
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .map(|l| {
+        .filter_map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
+            // A file without detection gets a line too (`detections: []`), with no time.
+            let time_s = v.get("time_s")?.as_f64().unwrap();
             // time_s is an exact sample count / 16000; the server sends whole ms.
-            let ms = (v["time_s"].as_f64().unwrap() * 1000.0 + 1e-6).floor();
-            format!("detection {} {ms}", v["keyword"].as_str().unwrap())
+            let ms = (time_s * 1000.0 + 1e-6).floor();
+            Some(format!("detection {} {ms}", v["keyword"].as_str().unwrap()))
         })
         .collect()
 }

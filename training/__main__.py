@@ -161,6 +161,11 @@ def stage_export(a, m=None, cal=None):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["word"]:  # one command from a word to a model (training/word.py)
+        from .word import main as word_main
+
+        return word_main(argv[1:])
     p = argparse.ArgumentParser(prog="python -m training", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("stage", choices=["make", "corpora", "rirs", "dataset", "train", "mine", "calibrate", "export",

@@ -48,7 +48,8 @@ def evaluate(model, positives: Path, negatives, profile, mode_args, threads, noi
     at = result["at_default"]
     return {
         "condition": result["condition"],
-        "missed": sorted(Path(m).name for m in result["missed"]),
+        # `hushword eval` lists each miss as {"file", "best_score", "best_time_s"}
+        "missed": sorted(Path(m["file"] if isinstance(m, dict) else m).name for m in result["missed"]),
         "positives": result["positives"],
         "false_accepts": at["false_accepts"],
         "negative_hours": result["negative_hours"],

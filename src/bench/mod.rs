@@ -25,7 +25,7 @@ const BLOCK_SAMPLES: usize = 16_000;
 /// The audio a benchmark streams.
 #[derive(Debug, Clone)]
 pub enum BenchAudio {
-    /// A 16 kHz mono WAV file (16-bit integer or 32-bit float), read in blocks.
+    /// A WAV or FLAC file (any encoding and rate `hushword::audio` reads), read in blocks.
     Wav(PathBuf),
     /// `seconds` of [`SyntheticSpeech`] from `seed`.
     Synthetic { seconds: u64, seed: u64 },
@@ -54,6 +54,8 @@ pub struct BenchReport {
     pub detector_heap_bytes: usize,
     /// Peak resident memory of the process so far, in bytes.
     pub peak_rss_bytes: u64,
+    /// What the audio reader noted about the file (a WAV data size read around).
+    pub audio_note: Option<String>,
 }
 
 impl BenchReport {
@@ -95,14 +97,14 @@ pub fn run(
     let config = model.metadata().frontend.clone();
 
     let mut frontend = MfccFrontend::new(config.clone())?;
-    let (samples, frontend_cpu_s) = timed_pass(audio, |piece| {
+    let (samples, frontend_cpu_s, audio_note) = timed_pass(audio, |piece| {
         frontend.push_f32(piece, |frame| {
             std::hint::black_box(frame);
         })
     })?;
 
     let mut scored = ScoredStream::new(model, MfccFrontend::new(config)?);
-    let (_, scored_cpu_s) = timed_pass(audio, |piece| scored.push(piece))?;
+    let (_, scored_cpu_s, _) = timed_pass(audio, |piece| scored.push(piece))?;
     if let Some(e) = scored.failure.take() {
         return Err(e);
     }
@@ -110,7 +112,7 @@ pub fn run(
     let mut detector = Detector::new(vec![fresh()?], DetectorConfig::default())?;
     let mut events = Vec::new();
     let mut detections = 0;
-    let (_, total_cpu_s) = timed_pass(audio, |piece| {
+    let (_, total_cpu_s, _) = timed_pass(audio, |piece| {
         detector.push_f32(piece, &mut events)?;
         detections += events.len();
         events.clear();
@@ -128,6 +130,7 @@ pub fn run(
         detections,
         detector_heap_bytes: detector.memory_bytes(),
         peak_rss_bytes: peak_rss_bytes(),
+        audio_note,
     })
 }
 
@@ -196,14 +199,14 @@ impl ScoredStream {
 fn timed_pass(
     audio: &BenchAudio,
     mut push: impl FnMut(&[f32]) -> Result<()>,
-) -> Result<(u64, f64)> {
+) -> Result<(u64, f64, Option<String>)> {
     let mut block = vec![0.0f32; BLOCK_SAMPLES];
     let mut source = AudioBlocks::open(audio)?;
     let (mut samples, mut cpu_s) = (0u64, 0.0f64);
     loop {
         let n = source.read(&mut block)?;
         if n == 0 {
-            return Ok((samples, cpu_s));
+            return Ok((samples, cpu_s, source.note()));
         }
         let start = process_cpu_seconds();
         for piece in block[..n].chunks(PUSH_SAMPLES) {
@@ -216,12 +219,11 @@ fn timed_pass(
 
 /// Reads a benchmark's audio block by block, so an hour never sits in memory.
 enum AudioBlocks {
-    Wav {
-        reader: hound::WavReader<std::io::BufReader<std::fs::File>>,
-        path: PathBuf,
-    },
+    /// Any file [`crate::audio::read_audio`] reads, through the same decoder (boxed: the
+    /// decoder state is large, the synthetic variant small).
+    File(Box<crate::audio::AudioReader<std::fs::File>>),
     Synthetic {
-        // Boxed: the generator's tables are large, the WAV variant small.
+        // Boxed: the generator's tables are large.
         generator: Box<SyntheticSpeech>,
         left: u64,
     },
@@ -234,7 +236,9 @@ impl AudioBlocks {
                 generator: Box::new(SyntheticSpeech::new(*seed)),
                 left: seconds * u64::from(SAMPLE_RATE),
             }),
-            BenchAudio::Wav(path) => open_wav(path),
+            BenchAudio::Wav(path) => {
+                Ok(Self::File(Box::new(crate::audio::AudioReader::open(path)?)))
+            }
         }
     }
 
@@ -247,46 +251,16 @@ impl AudioBlocks {
                 *left -= n as u64;
                 Ok(n)
             }
-            Self::Wav { reader, path } => {
-                let bad = |e: hound::Error| Error::Audio(format!("{}: {e}", path.display()));
-                let mut n = 0;
-                if reader.spec().sample_format == hound::SampleFormat::Float {
-                    for (slot, s) in block.iter_mut().zip(reader.samples::<f32>()) {
-                        *slot = s.map_err(bad)?;
-                        n += 1;
-                    }
-                } else {
-                    for (slot, s) in block.iter_mut().zip(reader.samples::<i16>()) {
-                        *slot = f32::from(s.map_err(bad)?) / 32768.0;
-                        n += 1;
-                    }
-                }
-                Ok(n)
-            }
+            Self::File(reader) => reader.read(block),
         }
     }
-}
 
-fn open_wav(path: &Path) -> Result<AudioBlocks> {
-    let bad = |why: String| Error::Audio(format!("{}: {why}", path.display()));
-    let reader = hound::WavReader::open(path).map_err(|e| bad(format!("cannot read WAV: {e}")))?;
-    let spec = reader.spec();
-    let supported = spec.channels == 1
-        && spec.sample_rate == SAMPLE_RATE
-        && matches!(
-            (spec.sample_format, spec.bits_per_sample),
-            (hound::SampleFormat::Int, 16) | (hound::SampleFormat::Float, 32)
-        );
-    if !supported {
-        return Err(bad(format!(
-            "bench streams 16 kHz mono 16-bit or float WAV; this is {} Hz, {} channel(s), {} bit {:?}",
-            spec.sample_rate, spec.channels, spec.bits_per_sample, spec.sample_format
-        )));
+    fn note(&self) -> Option<String> {
+        match self {
+            Self::File(reader) => reader.note().map(str::to_string),
+            Self::Synthetic { .. } => None,
+        }
     }
-    Ok(AudioBlocks::Wav {
-        reader,
-        path: path.to_path_buf(),
-    })
 }
 
 /// Writes `seconds` of [`SyntheticSpeech`] from `seed` as a 16 kHz mono 16-bit WAV, block

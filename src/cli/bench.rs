@@ -29,7 +29,7 @@ pub struct BenchArgs {
     /// measure other engines on the same audio.
     #[arg(long, value_name = "PATH")]
     write_synthetic: Option<PathBuf>,
-    /// 16 kHz mono WAV to stream (default: synthetic speech).
+    /// WAV or FLAC file to stream (default: synthetic speech).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
 }
@@ -66,6 +66,9 @@ pub fn run(args: BenchArgs) -> Result<ExitCode, String> {
         Execution::NativeKernel
     };
     let report = bench::run(&audio, load, execution).map_err(|e| e.to_string())?;
+    if let (Some(note), BenchAudio::Wav(path)) = (&report.audio_note, &audio) {
+        super::common::report_note(path, note);
+    }
     print_report(&report, &audio, &name);
     Ok(ExitCode::SUCCESS)
 }

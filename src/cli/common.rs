@@ -1,7 +1,8 @@
 //! Helpers shared by the subcommands: model loading, detector settings, error lines, time.
 
 use super::default_model;
-use hushword::detector::{Detector, DetectorConfig};
+use clap::Args;
+use hushword::detector::{Detector, DetectorConfig, MAX_ROLL_MS, MAX_SMOOTHING};
 use hushword::model::WakeWordModel;
 use hushword::profile::{Profile, ProfileMode};
 use hushword::Error;
@@ -12,6 +13,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Prints one `hushword: <message>` line to stderr.
 pub fn report_error(message: &str) {
     let _ = writeln!(std::io::stderr(), "hushword: {message}");
+}
+
+/// Prints what the audio reader noted about a file (e.g. a WAV data size read around) as one
+/// `hushword: <file>: note: ...` line on stderr.
+pub fn report_note(path: &Path, note: &str) {
+    report_error(&format!("{}: note: {note}", path.display()));
 }
 
 /// Loads the `--model` files, or the embedded default model when none was given.
@@ -68,20 +75,98 @@ impl ProfileArgs {
     }
 }
 
-/// Builds the detector, applying `--threshold` to every keyword of every model.
+/// The detector settings `detect`, `listen` and `eval` share, defined once so the three
+/// commands take the same flags with the same defaults (those of [`DetectorConfig`]).
+#[derive(Debug, Clone, Args)]
+pub struct DetectorArgs {
+    /// Audio before each detection handed out (e.g. `--save-clips`), in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = DetectorConfig::default().pre_roll_ms,
+          value_parser = parse_roll_ms)]
+    pub pre_roll_ms: u32,
+    /// Audio after each detection added to its saved clip, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = DetectorConfig::default().post_roll_ms,
+          value_parser = parse_roll_ms)]
+    pub post_roll_ms: u32,
+    /// Moving average of the scores over this many evaluations (1 = raw scores).
+    #[arg(long, value_name = "N", default_value_t = DetectorConfig::default().smoothing,
+          value_parser = parse_smoothing)]
+    pub smoothing: usize,
+    /// After a detection, the same keyword cannot fire again for this long, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = DetectorConfig::default().refractory_ms,
+          value_parser = parse_refractory_ms)]
+    pub refractory_ms: u32,
+}
+
+impl DetectorArgs {
+    /// These settings over the defaults, thresholds left to the models.
+    pub fn config(&self) -> DetectorConfig {
+        DetectorConfig {
+            pre_roll_ms: self.pre_roll_ms,
+            post_roll_ms: self.post_roll_ms,
+            smoothing: self.smoothing,
+            refractory_ms: self.refractory_ms,
+            ..DetectorConfig::default()
+        }
+    }
+}
+
+/// clap parser for a pre- or post-roll in milliseconds (0..=MAX_ROLL_MS).
+fn parse_roll_ms(s: &str) -> Result<u32, String> {
+    parse_ms_in(s, 0..=MAX_ROLL_MS)
+}
+
+/// clap parser for a refractory period in milliseconds (0..=600000).
+fn parse_refractory_ms(s: &str) -> Result<u32, String> {
+    parse_ms_in(s, 0..=600_000)
+}
+
+fn parse_ms_in(s: &str, range: std::ops::RangeInclusive<u32>) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(ms) if range.contains(&ms) => Ok(ms),
+        _ => Err(format!(
+            "`{s}` must be a whole number of milliseconds in {}..={}",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+/// clap parser for the smoothing length in evaluations (1..=MAX_SMOOTHING).
+pub fn parse_smoothing(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_SMOOTHING).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` must be a whole number in 1..={MAX_SMOOTHING}"
+        )),
+    }
+}
+
+/// Builds the detector from `settings`, applying `--threshold` to every keyword of every
+/// model.
 pub fn build_detector(
     models: Vec<WakeWordModel>,
     threshold: Option<f32>,
+    settings: &DetectorArgs,
 ) -> Result<Detector, String> {
-    let config = detector_config(&models, threshold);
+    let config = with_threshold(settings.config(), &models, threshold);
     Detector::new(models, config).map_err(|e| e.to_string())
 }
 
-/// Default detector settings plus a `--threshold` override for every keyword.
+/// Default detector settings plus a `--threshold` override for every keyword (`serve`,
+/// which takes no [`DetectorArgs`]).
 pub fn detector_config(models: &[WakeWordModel], threshold: Option<f32>) -> DetectorConfig {
+    with_threshold(DetectorConfig::default(), models, threshold)
+}
+
+/// `config` with `--threshold`, when given, for every keyword of every model.
+fn with_threshold(
+    config: DetectorConfig,
+    models: &[WakeWordModel],
+    threshold: Option<f32>,
+) -> DetectorConfig {
     match threshold {
-        Some(t) => DetectorConfig::default().with_threshold_for_all(models, t),
-        None => DetectorConfig::default(),
+        Some(t) => config.with_threshold_for_all(models, t),
+        None => config,
     }
 }
 

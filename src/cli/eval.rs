@@ -1,9 +1,8 @@
 //! `hushword eval`: FRR and false accepts per hour, per model and condition (docs/evaluation.md).
 
-use super::common::{parse_chunk_ms, report_error, ProfileArgs};
+use super::common::{parse_chunk_ms, report_error, report_note, DetectorArgs, ProfileArgs};
 use super::default_model;
 use clap::Args;
-use hushword::detector::{DetectorConfig, MAX_SMOOTHING};
 use hushword::eval::{self, EvalConfig, EvalModel, EvalReport, OperatingPoint, Progress};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -55,21 +54,11 @@ pub struct EvalArgs {
     /// Samples are pushed into the detector in chunks of this many milliseconds.
     #[arg(long, value_name = "MS", default_value = "10", value_parser = parse_chunk_ms)]
     chunk_ms: u32,
-    /// Moving average of the scores over this many evaluations (1 = raw scores).
-    #[arg(long, value_name = "N", default_value_t = DetectorConfig::default().smoothing,
-          value_parser = parse_smoothing)]
-    smoothing: usize,
+    /// Detector settings, as in `detect` and `listen` (the rolls do not change the scores).
+    #[command(flatten)]
+    detector: DetectorArgs,
     #[command(flatten)]
     profile: ProfileArgs,
-}
-
-fn parse_smoothing(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(n) if (1..=MAX_SMOOTHING).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "`{text}` must be a whole number in 1..={MAX_SMOOTHING}"
-        )),
-    }
 }
 
 pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
@@ -106,10 +95,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
         chunk_samples: args.chunk_ms as usize * 16,
         keyword: args.keyword.clone(),
         target_fa_per_hour: args.target_fa_per_hour,
-        detector: DetectorConfig {
-            smoothing: args.smoothing,
-            ..DetectorConfig::default()
-        },
+        detector: args.detector.config(),
         profiles: args.profile.load()?,
         profile_mode: args.profile.mode(),
         ..EvalConfig::default()
@@ -134,8 +120,11 @@ pub fn run(args: EvalArgs) -> Result<ExitCode, String> {
                 eprintln!("hushword eval: {files} files");
             }
         }
-        Progress::FileDone { path, error } => {
+        Progress::FileDone { path, error, note } => {
             let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+            if let Some(note) = note {
+                bar.suspend(|| report_note(path, note));
+            }
             if let Some(e) = error {
                 bar.suspend(|| report_error(&format!("{}: {e} (skipped)", path.display())));
             }
@@ -190,8 +179,16 @@ fn write_output(path: &Path, bytes: &[u8], failed: &mut Vec<String>) {
 }
 
 fn point_line(label: &str, p: &OperatingPoint, positives: usize, hours: f64) -> String {
+    let caveat = if p.below_resolution {
+        format!(
+            "  (not measurable: one false accept in {hours:.3} h is already {:.3}/h)",
+            1.0 / hours
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "    {label:<16} threshold {:<10} FRR {:>6.2}% ({}/{positives})  FA {} in {hours:.3} h = {:.3}/h\n",
+        "    {label:<16} threshold {:<10} FRR {:>6.2}% ({}/{positives})  FA {} in {hours:.3} h = {:.3}/h{caveat}\n",
         format!("{}", p.threshold),
         p.frr * 100.0,
         p.missed,
@@ -243,8 +240,14 @@ pub fn render(r: &EvalReport) -> String {
                 "    missed at the default threshold ({}):\n",
                 res.missed.len()
             ));
-            for f in res.missed.iter().take(LIST_LIMIT) {
-                s.push_str(&format!("      {}\n", f.display()));
+            for m in res.missed.iter().take(LIST_LIMIT) {
+                let best = match (m.best_score, m.best_time_s) {
+                    (Some(score), Some(t)) => {
+                        format!("best score {score:.3} at {t:.2} s from clip start")
+                    }
+                    _ => "never scored".to_string(),
+                };
+                s.push_str(&format!("      {} ({best})\n", m.file.display()));
             }
             if res.missed.len() > LIST_LIMIT {
                 s.push_str(&format!(

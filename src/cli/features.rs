@@ -2,7 +2,7 @@
 
 use super::common::file_error;
 use clap::Args;
-use hushword::audio::read_audio;
+use hushword::audio::load_audio;
 use hushword::frontend::{FeatureKind, FrontendConfig, MfccFrontend};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,7 +36,11 @@ pub fn run(args: FeaturesArgs) -> Result<ExitCode, String> {
         Some(p) => format!("{}: {e}", p.display()),
         None => e.to_string(),
     })?;
-    let samples = read_audio(&args.file).map_err(|e| file_error(&args.file, &e))?;
+    let audio = load_audio(&args.file).map_err(|e| file_error(&args.file, &e))?;
+    if let Some(note) = &audio.note {
+        super::common::report_note(&args.file, note);
+    }
+    let samples = audio.samples;
     let frames = frontend
         .compute(&samples)
         .map_err(|e| file_error(&args.file, &e))?;

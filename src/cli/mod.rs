@@ -2,6 +2,7 @@
 //! the library. One module per subcommand.
 
 mod bench;
+mod clips;
 mod common;
 mod default_model;
 mod detect;
@@ -27,7 +28,8 @@ struct Cli {
 enum Command {
     /// Detect wake words in WAV/FLAC files.
     Detect(detect::DetectArgs),
-    /// Detect wake words live in raw s16le 16 kHz mono audio on stdin.
+    /// Detect wake words live in audio on stdin: a WAV or FLAC stream (recognised by its
+    /// header), otherwise raw s16le 16 kHz mono.
     Listen(listen::ListenArgs),
     /// Learn a speaker profile from 3-10 clips of one person saying the wake word.
     Enroll(enroll::EnrollArgs),
@@ -41,6 +43,11 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Measure CPU-seconds per hour of audio, real-time factor, stage split and memory.
     Bench(bench::BenchArgs),
+}
+
+/// The name stdin goes by in output and errors (`-` on the command line).
+pub fn stdin_name() -> &'static str {
+    "<stdin>"
 }
 
 /// Parses the command line and runs the subcommand; errors become one `hushword: ...` line on

@@ -18,7 +18,7 @@ pub use metrics::{
 pub use plot::{plot_format, write_plot, PlotFormat};
 pub use streams::{active_end, active_power, collect_audio_files, mix_at_snr, SAMPLE_RATE};
 
-use crate::audio::read_audio;
+use crate::audio::{load_audio, read_audio, stream_audio, AudioReader};
 use crate::detector::{Detector, DetectorConfig};
 use crate::model::WakeWordModel;
 use crate::profile::{Profile, ProfileMode};
@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use streams::{noise_excerpt, positive_stream, rng_for, Role};
+use streams::{noise_excerpt, positive_stream, rng_for, FramePowers, NoiseExcerpt, Role};
 
 /// False-accept rates (per hour) at which the FRR is always reported.
 pub const STANDARD_FA_RATES: [f64; 3] = [0.1, 0.5, 1.0];
@@ -127,6 +127,8 @@ pub enum Progress<'a> {
         path: &'a Path,
         /// Why it was skipped, if it was.
         error: Option<&'a str>,
+        /// What the audio reader noted about the file (a WAV data size read around).
+        note: Option<&'a str>,
     },
 }
 
@@ -180,6 +182,9 @@ pub struct OperatingPoint {
     pub false_accepts: usize,
     /// False accepts per hour of negative audio.
     pub fa_per_hour: f64,
+    /// The requested rate is below one false accept in the negative audio, so this much
+    /// negative audio cannot tell it from zero: the point is the one with no false accept.
+    pub below_resolution: bool,
 }
 
 /// One point of the FRR / FA-per-hour curve.
@@ -211,6 +216,19 @@ pub struct FalseAccept {
     pub score: f32,
 }
 
+/// A positive clip missed at the default threshold, with how close it came: a near miss
+/// (best score just under the threshold) or a deaf spot (nothing near it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissedClip {
+    /// The positive clip.
+    pub file: PathBuf,
+    /// Highest smoothed score where a detection would have counted (from the clip's start
+    /// to the end of the detection window after it); `None` if the model never scored there.
+    pub best_score: Option<f32>,
+    /// Where that score was, in seconds from the clip's start.
+    pub best_time_s: Option<f64>,
+}
+
 /// Results of one model in one condition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConditionResult {
@@ -235,12 +253,15 @@ pub struct ConditionResult {
     pub target: Option<OperatingPoint>,
     /// Trigger latency at the default threshold.
     pub latency: Latency,
-    /// Positive clips missed at the default threshold.
-    pub missed: Vec<PathBuf>,
+    /// Positive clips missed at the default threshold, each with its best score.
+    pub missed: Vec<MissedClip>,
     /// False accepts at the default threshold.
     pub false_accepts: Vec<FalseAccept>,
     /// FRR against FA/hour over [`threshold_grid`] plus the points above.
     pub curve: Vec<CurvePoint>,
+    /// The smallest non-zero rate this negative audio can measure: one false accept in
+    /// `negative_hours`. Rates below it are not measured, only bounded.
+    pub fa_per_hour_resolution: f64,
 }
 
 /// Everything an evaluation found.
@@ -282,6 +303,8 @@ struct StreamScores {
     speech_end: Option<u64>,
     /// Indexed `condition * n_models + model`.
     traces: Vec<Vec<ScorePoint>>,
+    /// What the audio reader noted about the file.
+    note: Option<String>,
 }
 
 /// A model as evaluated: which keyword, threshold, refractory.
@@ -456,8 +479,21 @@ fn run_in_pool(
         if pool.len() >= pool_len {
             break;
         }
-        if let Ok(audio) = read_audio(path) {
-            pool.extend_from_slice(&audio[..audio.len().min(pool_len - pool.len())]);
+        // Read only what the pool needs: a negative file may be hours long.
+        let Ok(mut reader) = AudioReader::open(path) else {
+            continue;
+        };
+        let before = pool.len();
+        loop {
+            match reader.next_block(pool_len - pool.len()) {
+                Ok(Some(block)) if pool.len() < pool_len => pool.extend_from_slice(block),
+                Ok(_) => break,
+                // As before: an unreadable file adds nothing to the pool.
+                Err(_) => {
+                    pool.truncate(before);
+                    break;
+                }
+            }
         }
     }
 
@@ -500,11 +536,16 @@ fn run_in_pool(
                 *guard = Some(make_detectors(config, models)?);
             }
             let detectors = guard.as_mut().expect("just filled");
-            let result = ctx.process(detectors, positive, i, path);
+            let result = if positive {
+                ctx.process(detectors, positive, i, path)
+            } else {
+                ctx.process_negative(detectors, i, path)
+            };
             let message = result.as_ref().err().map(|e| cause(e, path));
             progress(Progress::FileDone {
                 path,
                 error: message.as_deref(),
+                note: result.as_ref().ok().and_then(|s| s.note.as_deref()),
             });
             result
         })
@@ -614,7 +655,11 @@ fn run_in_pool(
                 at_fa_per_hour,
                 target,
                 latency: Latency::from_samples(&detail.latencies, SAMPLE_RATE),
-                missed: detail.missed.iter().map(|&i| file_of(i)).collect(),
+                missed: detail
+                    .missed
+                    .iter()
+                    .map(|&i| missed_clip(&traces[i], window_after, file_of(i)))
+                    .collect(),
                 false_accepts: detail
                     .false_accepts
                     .iter()
@@ -634,6 +679,7 @@ fn run_in_pool(
                     })
                     .collect(),
                 curve,
+                fa_per_hour_resolution: 1.0 / hours,
             });
         }
     }
@@ -659,6 +705,21 @@ fn run_in_pool(
         skipped,
         results,
     })
+}
+
+/// A missed positive with its best score inside the window where a detection would count.
+fn missed_clip(stream: &StreamTrace<'_>, window_after: u64, file: PathBuf) -> MissedClip {
+    let (start, end) = stream.clip.unwrap_or((0, 0));
+    let best = stream
+        .trace
+        .iter()
+        .filter(|p| p.position >= start && p.position <= end + window_after)
+        .max_by(|a, b| a.score.total_cmp(&b.score));
+    MissedClip {
+        file,
+        best_score: best.map(|p| p.score),
+        best_time_s: best.map(|p| (p.position - start) as f64 / f64::from(SAMPLE_RATE)),
+    }
 }
 
 /// Paths joined for a message.
@@ -700,7 +761,8 @@ impl StreamContext<'_> {
         index: usize,
         path: &Path,
     ) -> Result<StreamScores> {
-        let audio = read_audio(path)?;
+        let loaded = load_audio(path)?;
+        let audio = loaded.samples;
         let rate = SAMPLE_RATE as usize;
         let (clean, clip, reference, speech_end) = if positive {
             let gap = (
@@ -759,8 +821,125 @@ impl StreamContext<'_> {
             clip,
             speech_end,
             traces,
+            note: loaded.note,
         })
     }
+
+    /// A negative file, streamed block by block (twice more per noisy condition: once for
+    /// its length and active power, once mixed), so memory does not grow with its length.
+    /// Gives the same traces as loading it whole: the detector does not depend on chunking,
+    /// and the noise and mixing are the same arithmetic in the same order.
+    fn process_negative(
+        &self,
+        detectors: &mut [Detector],
+        index: usize,
+        path: &Path,
+    ) -> Result<StreamScores> {
+        let mut traces = Vec::with_capacity(self.conditions.len() * self.models.len());
+        let mut shape: Option<(u64, f64)> = None;
+        let mut len = 0u64;
+        let mut note = None;
+        for cond in self.conditions {
+            let noise = match cond.snr_db {
+                None => None,
+                Some(snr) => {
+                    let (n, reference) = match shape {
+                        Some(s) => s,
+                        None => *shape.insert(measure(path)?),
+                    };
+                    let mut rng = rng_for(self.config.seed, Role::NegativeNoise, index);
+                    let excerpt = NoiseExcerpt::pick(self.noises, &mut rng);
+                    let gain = excerpt.gain(n as usize, reference, snr);
+                    Some((excerpt, gain))
+                }
+            };
+            for det in detectors.iter_mut() {
+                det.reset();
+            }
+            let mut cond_traces = vec![Vec::new(); detectors.len()];
+            let mut events = Vec::new();
+            let mut mixed = Vec::new();
+            let mut position = 0usize;
+            let chunk = self.config.chunk_samples.max(1);
+            let info = stream_audio(path, NEGATIVE_BLOCK, |block| {
+                let samples = match &noise {
+                    Some((excerpt, Some(gain))) => {
+                        mixed.clear();
+                        mixed.extend(block.iter().enumerate().map(|(i, &s)| {
+                            (f64::from(s) + gain * f64::from(excerpt.at(position + i))) as f32
+                        }));
+                        &mixed[..]
+                    }
+                    _ => block,
+                };
+                position += block.len();
+                for ((det, prep), trace) in detectors
+                    .iter_mut()
+                    .zip(self.prepared)
+                    .zip(&mut cond_traces)
+                {
+                    for c in samples.chunks(chunk) {
+                        det.push_f32_observed(c, &mut events, |s| {
+                            if s.keyword == prep.keyword_index {
+                                trace.push(ScorePoint {
+                                    position: s.position,
+                                    score: s.score,
+                                });
+                            }
+                        })?;
+                        events.clear();
+                    }
+                }
+                Ok(())
+            })?;
+            for det in detectors.iter() {
+                check_evaluations(det)?;
+            }
+            len = info.samples;
+            note = info.note;
+            traces.extend(cond_traces);
+        }
+        Ok(StreamScores {
+            file: index,
+            len,
+            clip: None,
+            speech_end: None,
+            traces,
+            note,
+        })
+    }
+}
+
+/// Samples handed over at a time when a negative file is streamed.
+const NEGATIVE_BLOCK: usize = 16_000;
+
+/// A file's length in samples and the mean power of its active part ([`active_power`]),
+/// streamed.
+fn measure(path: &Path) -> Result<(u64, f64)> {
+    let mut powers = FramePowers::default();
+    let info = stream_audio(path, NEGATIVE_BLOCK, |block| {
+        powers.push(block);
+        Ok(())
+    })?;
+    Ok((info.samples, powers.active_power()))
+}
+
+/// An error if any evaluation of `det` failed (it then scored 0).
+fn check_evaluations(det: &Detector) -> Result<()> {
+    if det.evaluation_failures() > 0 {
+        let name = det
+            .models()
+            .next()
+            .map_or_else(String::new, |m| m.name().to_string());
+        return Err(Error::Model {
+            source_name: name,
+            reason: format!(
+                "{} evaluations failed while scoring a stream",
+                det.evaluation_failures()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Streams `samples` through a freshly reset detector in fixed chunks, recording every smoothed
@@ -785,19 +964,7 @@ pub fn score_stream(
         })?;
         events.clear();
     }
-    if det.evaluation_failures() > 0 {
-        let name = det
-            .models()
-            .next()
-            .map_or_else(String::new, |m| m.name().to_string());
-        return Err(Error::Model {
-            source_name: name,
-            reason: format!(
-                "{} evaluations failed while scoring a stream",
-                det.evaluation_failures()
-            ),
-        });
-    }
+    check_evaluations(det)?;
     Ok(trace)
 }
 
@@ -820,6 +987,7 @@ impl Evaluated<'_> {
             missed,
             false_accepts: fas,
             fa_per_hour: fas as f64 / self.hours,
+            below_resolution: requested.is_some_and(|r| r * self.hours < 1.0),
         }
     }
 

@@ -17,7 +17,9 @@ pub const FA_FLOOR: f64 = 0.01;
 const SIZE: (u32, u32) = (900, 600);
 
 /// Writes the curves of `report` to `path`, as SVG or PNG by its extension: x = false accepts
-/// per hour (log scale, 0 drawn at [`FA_FLOOR`]), y = false-reject rate in percent.
+/// per hour (log scale, 0 drawn at [`FA_FLOOR`]), y = false-reject rate in percent (scaled to
+/// the data). Each curve's default threshold is marked with a circle, and rates below one
+/// false accept in the negative audio (not measurable) are shaded.
 pub fn write_plot(report: &EvalReport, path: &Path) -> Result<()> {
     let fail = |e: String| Error::File {
         path: path.to_path_buf(),
@@ -95,6 +97,15 @@ fn draw<DB: DrawingBackend>(
         .flat_map(|r| r.curve.iter().map(|p| p.fa_per_hour))
         .fold(1.0f64, f64::max)
         * 2.0;
+    // FRR axis to the data (with room above), not always 0-100 %.
+    let frr_max = report
+        .results
+        .iter()
+        .flat_map(|r| r.curve.iter().map(|p| p.frr * 100.0))
+        .fold(0.0f64, f64::max);
+    let y_max = ((frr_max * 1.1 / 5.0).ceil() * 5.0).clamp(5.0, 100.0);
+    // One false accept in the negative audio: rates below it are not measured.
+    let resolution = 1.0 / report.negative_hours().max(f64::MIN_POSITIVE);
     root.fill(&WHITE).map_err(err)?;
     let caption = format!(
         "FRR vs false accepts/hour ({} positives, {:.2} h negative audio)",
@@ -106,7 +117,7 @@ fn draw<DB: DrawingBackend>(
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(55)
-        .build_cartesian_2d((FA_FLOOR..x_max).log_scale(), 0.0f64..100.0)
+        .build_cartesian_2d((FA_FLOOR..x_max).log_scale(), 0.0f64..y_max)
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -114,6 +125,21 @@ fn draw<DB: DrawingBackend>(
         .y_desc("false-reject rate (%)")
         .draw()
         .map_err(err)?;
+    if resolution > FA_FLOOR {
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(FA_FLOOR, 0.0), (resolution.min(x_max), y_max)],
+                BLACK.mix(0.08).filled(),
+            )))
+            .map_err(err)?
+            .label(format!(
+                "not measurable: below 1 false accept in {:.2} h ({resolution:.2}/h)",
+                report.negative_hours()
+            ))
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], BLACK.mix(0.08).filled())
+            });
+    }
     for (i, r) in report.results.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let mut points: Vec<(f64, f64)> = r
@@ -129,6 +155,28 @@ fn draw<DB: DrawingBackend>(
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
+        let d = &r.at_default;
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (d.fa_per_hour.max(FA_FLOOR), d.frr * 100.0),
+                6,
+                color.stroke_width(2),
+            )))
+            .map_err(err)?;
+    }
+    if let Some(r) = report.results.first() {
+        // One legend entry for the markers, drawn in the first line's colour.
+        let color = Palette99::pick(0).to_rgba();
+        let d = &r.at_default;
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (d.fa_per_hour.max(FA_FLOOR), d.frr * 100.0),
+                6,
+                color.stroke_width(2),
+            )))
+            .map_err(err)?
+            .label("default threshold")
+            .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.stroke_width(2)));
     }
     chart
         .configure_series_labels()

@@ -128,22 +128,57 @@ const ACTIVE_FRAME: usize = (SAMPLE_RATE / 100) as usize;
 /// Mean power of each 10 ms frame, and a frame counts as active when it is within 30 dB of the
 /// loudest one. `None` for digital silence.
 fn active_frames(samples: &[f32]) -> Option<(Vec<f64>, f64)> {
-    let powers: Vec<f64> = samples
-        .chunks(ACTIVE_FRAME)
-        .map(|c| c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / c.len() as f64)
-        .collect();
-    let max = powers.iter().copied().fold(0.0f64, f64::max);
-    (max > 0.0).then_some((powers, max * 1e-3))
+    let mut powers = FramePowers::default();
+    powers.push(samples);
+    powers.finish()
+}
+
+/// [`active_frames`] fed block by block, for a signal too long to hold: the same frames and
+/// the same sums in the same order, whatever the blocks.
+#[derive(Debug, Default)]
+pub(crate) struct FramePowers {
+    powers: Vec<f64>,
+    /// Sum of squares and length of the frame in progress.
+    partial: (f64, usize),
+}
+
+impl FramePowers {
+    pub fn push(&mut self, samples: &[f32]) {
+        for &x in samples {
+            self.partial.0 += f64::from(x) * f64::from(x);
+            self.partial.1 += 1;
+            if self.partial.1 == ACTIVE_FRAME {
+                self.powers.push(self.partial.0 / ACTIVE_FRAME as f64);
+                self.partial = (0.0, 0);
+            }
+        }
+    }
+
+    /// Frame powers and the activity floor, `None` for digital silence.
+    fn finish(mut self) -> Option<(Vec<f64>, f64)> {
+        if self.partial.1 > 0 {
+            self.powers.push(self.partial.0 / self.partial.1 as f64);
+        }
+        let max = self.powers.iter().copied().fold(0.0f64, f64::max);
+        (max > 0.0).then_some((self.powers, max * 1e-3))
+    }
+
+    /// [`active_power`] of everything pushed.
+    pub fn active_power(self) -> f64 {
+        let Some((powers, floor)) = self.finish() else {
+            return 0.0;
+        };
+        let active: Vec<f64> = powers.into_iter().filter(|&p| p >= floor).collect();
+        active.iter().sum::<f64>() / active.len() as f64
+    }
 }
 
 /// Mean power of a signal's active part: 10 ms frames within 30 dB of the loudest frame.
 /// Zero for digital silence.
 pub fn active_power(samples: &[f32]) -> f64 {
-    let Some((powers, floor)) = active_frames(samples) else {
-        return 0.0;
-    };
-    let active: Vec<f64> = powers.into_iter().filter(|&p| p >= floor).collect();
-    active.iter().sum::<f64>() / active.len() as f64
+    let mut powers = FramePowers::default();
+    powers.push(samples);
+    powers.active_power()
 }
 
 /// End (exclusive, in samples) of a signal's active part: the last 10 ms frame within 30 dB of
@@ -158,17 +193,61 @@ pub fn active_end(samples: &[f32]) -> usize {
     ((last + 1) * ACTIVE_FRAME).min(samples.len())
 }
 
-/// A noise excerpt of `len` samples from one of `noises` (chosen by `rng`), starting at a random
-/// offset and looping if the file is shorter.
-pub(crate) fn noise_excerpt(noises: &[Vec<f32>], len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
-    if noises.is_empty() {
-        return vec![0.0; len];
+/// Where a noise excerpt comes from: one of the noise files (chosen by the rng) from a random
+/// offset, looping if the file is shorter. Samples are looked up by index, so an excerpt as
+/// long as an hour-long negative is never built.
+pub(crate) struct NoiseExcerpt<'a> {
+    noise: &'a [f32],
+    offset: usize,
+}
+
+impl<'a> NoiseExcerpt<'a> {
+    /// Draws the file and the offset (in that order) from `rng`.
+    pub fn pick(noises: &'a [Vec<f32>], rng: &mut ChaCha8Rng) -> Self {
+        if noises.is_empty() {
+            return Self {
+                noise: &[],
+                offset: 0,
+            };
+        }
+        let noise = &noises[rng.random_range(0..noises.len())];
+        let offset = rng.random_range(0..noise.len());
+        Self { noise, offset }
     }
-    let noise = &noises[rng.random_range(0..noises.len())];
-    let offset = rng.random_range(0..noise.len());
-    (0..len)
-        .map(|i| noise[(offset + i) % noise.len()])
-        .collect()
+
+    /// Sample `i` of the excerpt (silence when there is no noise).
+    pub fn at(&self, i: usize) -> f32 {
+        if self.noise.is_empty() {
+            0.0
+        } else {
+            self.noise[(self.offset + i) % self.noise.len()]
+        }
+    }
+
+    /// The gain [`mix_at_snr`] gives this excerpt, `len` samples long, against a signal of
+    /// active power `reference_power`; `None` when it leaves the signal unchanged.
+    pub fn gain(&self, len: usize, reference_power: f64, snr_db: f32) -> Option<f64> {
+        let power = (0..len)
+            .map(|i| f64::from(self.at(i)) * f64::from(self.at(i)))
+            .sum::<f64>()
+            / len.max(1) as f64;
+        snr_gain(reference_power, power, snr_db)
+    }
+}
+
+/// A noise excerpt of `len` samples (see [`NoiseExcerpt`]).
+pub(crate) fn noise_excerpt(noises: &[Vec<f32>], len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let excerpt = NoiseExcerpt::pick(noises, rng);
+    (0..len).map(|i| excerpt.at(i)).collect()
+}
+
+/// The noise gain giving `snr_db` against a signal of `reference_power`; `None` when either
+/// power is zero (the signal is then left unchanged).
+fn snr_gain(reference_power: f64, noise_power: f64, snr_db: f32) -> Option<f64> {
+    if reference_power <= 0.0 || noise_power <= 0.0 {
+        return None;
+    }
+    Some((reference_power / (noise_power * 10f64.powf(f64::from(snr_db) / 10.0))).sqrt())
 }
 
 /// `signal + g * noise` with `g` chosen so that `reference_power / (g^2 * noise power)` is
@@ -179,10 +258,9 @@ pub fn mix_at_snr(signal: &[f32], noise: &[f32], reference_power: f64, snr_db: f
         .map(|&x| f64::from(x) * f64::from(x))
         .sum::<f64>()
         / noise.len().max(1) as f64;
-    if reference_power <= 0.0 || noise_power <= 0.0 {
+    let Some(gain) = snr_gain(reference_power, noise_power, snr_db) else {
         return signal.to_vec();
-    }
-    let gain = (reference_power / (noise_power * 10f64.powf(f64::from(snr_db) / 10.0))).sqrt();
+    };
     signal
         .iter()
         .zip(noise)
@@ -206,6 +284,40 @@ mod tests {
             residual.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / residual.len() as f64;
         let snr = 10.0 * (p / pn).log10();
         assert!((snr - 6.0).abs() < 1e-3, "snr {snr}");
+    }
+
+    #[test]
+    fn streamed_power_and_noise_match_the_whole_signal_versions() {
+        let mut rng = rng_for(3, Role::NegativeNoise, 1);
+        let signal: Vec<f32> = (0..16_037)
+            .map(|_| rng.random_range(-0.3f32..0.3))
+            .collect();
+        let noises = vec![(0..999)
+            .map(|i| (i as f32 * 0.01).sin())
+            .collect::<Vec<f32>>()];
+        for block in [1, 160, 161, 5000] {
+            let mut powers = FramePowers::default();
+            signal.chunks(block).for_each(|b| powers.push(b));
+            assert_eq!(
+                powers.active_power(),
+                active_power(&signal),
+                "block {block}"
+            );
+        }
+        let whole = noise_excerpt(
+            &noises,
+            signal.len(),
+            &mut rng_for(3, Role::NegativeNoise, 2),
+        );
+        let excerpt = NoiseExcerpt::pick(&noises, &mut rng_for(3, Role::NegativeNoise, 2));
+        let reference = active_power(&signal);
+        let gain = excerpt.gain(signal.len(), reference, 5.0).unwrap();
+        let streamed: Vec<f32> = signal
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (f64::from(s) + gain * f64::from(excerpt.at(i))) as f32)
+            .collect();
+        assert_eq!(streamed, mix_at_snr(&signal, &whole, reference, 5.0));
     }
 
     #[test]

@@ -143,3 +143,36 @@ pub fn error_lines<'a>(err: &'a str, needle: &str) -> Vec<&'a str> {
         .filter(|l| l.starts_with("hushword: ") && l.contains(needle))
         .collect()
 }
+
+/// Sets the WAV data chunk's size field of the file at `path` to `size`, as streaming writers
+/// leave it (0, 0xFFFFFFFF) or as a cut-off file has it (larger than what follows).
+pub fn set_data_size(path: &Path, size: u32) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"data").unwrap() + 4;
+    bytes[at..at + 4].copy_from_slice(&size.to_le_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Writes 16-bit PCM with `channels` copies of `samples` at `rate`.
+pub fn write_wav_channels(path: &Path, samples: &[f32], rate: u32, channels: u16) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        for _ in 0..channels {
+            w.write_sample((s * 32767.0).round().clamp(-32768.0, 32767.0) as i16)
+                .unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}
+
+/// `samples` resampled to `rate` by nearest neighbour: enough for the energy fixture's tone.
+pub fn at_rate(samples: &[f32], rate: u32) -> Vec<f32> {
+    let n = samples.len() * rate as usize / RATE;
+    (0..n).map(|i| samples[i * RATE / rate as usize]).collect()
+}

@@ -50,6 +50,20 @@ fn refused(bytes: &[u8], needle: &str) -> Result<String, String> {
     }
 }
 
+/// Passes if reading gives exactly `n` finite samples and a note containing `needle`.
+fn noted(bytes: &[u8], n: usize, needle: &str) -> Result<String, String> {
+    match hushword::audio::load_audio_from(bytes, Path::new("clip.wav")) {
+        Ok(a) => {
+            let note = a.note.unwrap_or_default();
+            expect(
+                a.samples.len() == n && note.contains(needle),
+                format!("{} samples; note: {note}", a.samples.len()),
+            )
+        }
+        Err(e) => Err(format!("error: {e}")),
+    }
+}
+
 /// Passes if reading gives exactly `n` finite samples.
 fn accepted(bytes: &[u8], n: usize) -> Result<String, String> {
     match read(bytes) {
@@ -102,35 +116,61 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             area: AREA,
+            input: "WAV whose data size is 0 (a streaming writer's placeholder), 500 samples follow",
+            expected: "500 samples, read to the end, with a note",
+            check: || {
+                let mut bytes = pcm16(16_000, 500);
+                bytes[40..44].copy_from_slice(&0u32.to_le_bytes());
+                noted(&bytes, 500, "read to the end")
+            },
+        },
+        Case {
+            area: AREA,
+            input: "WAV whose data size is 0xFFFFFFFF (unknown length), 500 samples follow",
+            expected: "500 samples, read to the end, with a note",
+            check: || {
+                let mut bytes = pcm16(16_000, 500);
+                bytes[40..44].copy_from_slice(&u32::MAX.to_le_bytes());
+                noted(&bytes, 500, "read to the end")
+            },
+        },
+        Case {
+            area: AREA,
             input: "truncated WAV: header promises 1000 samples, file holds 500",
-            expected: "error: truncated, with both counts",
+            expected: "500 samples, read to the end, with a note giving both sizes",
             check: || {
                 let mut bytes = pcm16(16_000, 1000);
                 bytes.truncate(44 + 1000);
-                refused(&bytes, "truncated")
+                noted(&bytes, 500, "promises 2000 bytes of audio data, the file holds 1000")
             },
         },
         Case {
             area: AREA,
             input: "truncated WAV cut mid-sample (odd byte count)",
-            expected: "error: truncated",
+            expected: "the 3 whole samples, with a note",
             check: || {
                 let mut bytes = pcm16(16_000, 10);
                 bytes.truncate(44 + 7);
-                refused(&bytes, "truncated")
+                noted(&bytes, 3, "middle of a sample frame")
             },
         },
         Case {
             area: AREA,
             input: "44-byte WAV whose header claims 4 GiB of samples",
-            expected: "error: truncated; under 8 MiB allocated (not what the header claims)",
+            expected: "error: holds no samples; under 8 MiB allocated (not what the header claims)",
             check: || {
                 let bytes = wav(1, 1, 16_000, 16, u32::MAX - 37, &[]);
-                let (result, peak) = peak_growth(|| refused(&bytes, "truncated"));
+                let (result, peak) = peak_growth(|| refused(&bytes, "holds no samples"));
                 let result = result?;
                 expect(peak < 8 << 20, format!("{result}; peak heap growth {} KiB", peak >> 10))
                     .map(|_| format!("{result}; peak heap growth under 8 MiB"))
             },
+        },
+        Case {
+            area: AREA,
+            input: "MP3 file (ID3 tag)",
+            expected: "error: says how to convert it with ffmpeg",
+            check: || refused(b"ID3\x04\0\0\0\0\0\0", "ffmpeg -i in.mp3 -ar 16000 -ac 1 out.wav"),
         },
         Case {
             area: AREA,

@@ -287,7 +287,7 @@ fn written_wav_reads_back() {
 
 /// A real FLAC committed with the repository (LibriSpeech, 16 kHz mono; tests/data/README.md).
 fn real_flac() -> PathBuf {
-    test_data::committed("speech/librispeech-test-other/1688/1688-142285-0000.flac")
+    test_data::committed("speech/librispeech-test-other/1688/1688-142285-0007.flac")
 }
 
 #[test]

@@ -28,7 +28,7 @@ import features as fpy  # noqa: E402
 EXCERPT = 8000  # 0.5 s -> 48 frames; keeps the JSON small
 CLIPS = [
     "wakewords/jarvis/008a6329-b20c-4cfc-9ad4-9e7034bc5148.wav",
-    "speech/librispeech-test-other/1688/1688-142285-0000.flac",
+    "speech/librispeech-test-other/1688/1688-142285-0007.flac",
     "noise/speech-commands-background/doing_the_dishes.wav",
 ]
 CONFIGS = {

@@ -40,9 +40,11 @@ BANK_VERSION = 1
 
 
 def _window() -> np.ndarray:
-    n = np.arange(WIN)
-    w = 0.5 - 0.5 * np.cos(2 * np.pi * n / WIN)
-    return np.pad(w, ((N_FFT - WIN) // 2, N_FFT - WIN - (N_FFT - WIN) // 2)).astype(np.float32)
+    """The front end's Hann window, centred in the FFT frame."""
+    from .features import window
+
+    pad = (N_FFT - WIN) // 2
+    return np.pad(window("hann", WIN), (pad, N_FFT - WIN - pad))
 
 
 _WIN = _window()

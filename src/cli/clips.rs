@@ -33,8 +33,19 @@ pub struct ClipWriter {
 }
 
 impl ClipWriter {
+    /// The writer `--save-clips DIR` asks for (creating the folder), or none without it.
+    pub fn for_option(
+        dir: Option<&PathBuf>,
+        settings: &DetectorArgs,
+    ) -> Result<Option<Self>, String> {
+        let Some(dir) = dir else { return Ok(None) };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("{}: cannot create folder: {e}", dir.display()))?;
+        Ok(Some(Self::new(dir.clone(), settings)))
+    }
+
     /// Clips in `dir` (which must exist), with the post-roll `settings` ask for.
-    pub fn new(dir: PathBuf, settings: &DetectorArgs) -> Self {
+    fn new(dir: PathBuf, settings: &DetectorArgs) -> Self {
         Self {
             dir,
             post_roll: (u64::from(settings.post_roll_ms) * u64::from(TARGET_SAMPLE_RATE) / 1000)

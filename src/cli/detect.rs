@@ -50,14 +50,7 @@ pub struct DetectArgs {
 pub fn run(args: DetectArgs) -> Result<ExitCode, String> {
     let mut detector = build_detector(load_models(&args.models)?, args.threshold, &args.detector)?;
     args.profile.apply(&mut detector)?;
-    let mut clips = match &args.save_clips {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("{}: cannot create folder: {e}", dir.display()))?;
-            Some(ClipWriter::new(dir.clone(), &args.detector))
-        }
-        None => None,
-    };
+    let mut clips = ClipWriter::for_option(args.save_clips.as_ref(), &args.detector)?;
     if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
         return Err("`-` (stdin) can be given only once".to_string());
     }

@@ -60,14 +60,7 @@ enum Input {
 pub fn run(args: ListenArgs) -> Result<ExitCode, String> {
     let mut detector = build_detector(load_models(&args.models)?, args.threshold, &args.detector)?;
     args.profile.apply(&mut detector)?;
-    let mut clips = match &args.save_clips {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("{}: cannot create folder: {e}", dir.display()))?;
-            Some(ClipWriter::new(dir.clone(), &args.detector))
-        }
-        None => None,
-    };
+    let mut clips = ClipWriter::for_option(args.save_clips.as_ref(), &args.detector)?;
     if std::io::stdin().is_terminal() {
         let _ = writeln!(std::io::stderr(), "hushword: {TERMINAL_HINT}");
     }
